@@ -1,0 +1,481 @@
+"""Hardware description: frozen, typed dataclasses for a system of devices.
+
+A :class:`System` is ``n_devices`` identical :class:`Device` objects joined by an
+:class:`Interconnect`. A device has ``n_cores`` identical cores (SMs, or the arrays of an
+accelerator), each with a :class:`MatrixUnit` and a :class:`VectorUnit`, and a memory hierarchy
+listed inner to outer (register file, shared memory/L1, L2, HBM/DRAM).
+
+Every class is frozen, slotted and keyword-only; invariants are checked on construction and
+raise :class:`~simsparse.errors.ConfigError` with the dotted path of the offending field, so
+``dataclasses.replace`` re-validates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from simsparse.errors import ConfigError, ConfigErrors, closest
+from simsparse.units import DTYPE_ALIASES, DTYPE_BITS, canonical_dtype
+
+__all__ = [
+    "DATAFLOWS",
+    "DTYPES",
+    "Core",
+    "Device",
+    "Energy",
+    "Interconnect",
+    "MatrixUnit",
+    "MemoryLevel",
+    "OnChipNetwork",
+    "SparsitySupport",
+    "System",
+    "VectorUnit",
+    "parse_pattern",
+    "numeric_fields",
+]
+
+DTYPES: tuple[str, ...] = (
+    "fp32",
+    "tf32",
+    "bf16",
+    "fp16",
+    "fp8_e4m3",
+    "fp8_e5m2",
+    "fp8_block",
+    "int8",
+    "int4",
+    "fp4",
+    "nvfp4",
+    "mxfp4",
+)
+DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
+COMPUTE_MODELS: tuple[str, ...] = ("dense", "structured_nm", "flexible_nm", "unstructured", "dual_side")
+TOPOLOGIES: tuple[str, ...] = ("none", "switch", "ring", "torus2d", "pcie_tree", "multi_node")
+NOC_TOPOLOGIES: tuple[str, ...] = ("none", "crossbar", "mesh2d")
+MEMORY_KINDS: tuple[str, ...] = ("register_file", "sram", "cache", "dram")
+
+
+def parse_pattern(pattern: str) -> tuple[str, int, int]:
+    """Split a sparsity pattern name into ``(kind, n, m)``.
+
+    ``"dense"`` -> ``("dense", 1, 1)``; ``"2:4"`` -> ``("nm", 2, 4)``; ``"unstructured"``,
+    ``"dual_side"`` and ``"row_wise"`` -> ``(name, 0, 0)``. Raises ``ValueError`` otherwise.
+    """
+    if pattern == "dense":
+        return ("dense", 1, 1)
+    if pattern in ("unstructured", "dual_side", "row_wise"):
+        return (pattern, 0, 0)
+    parts = pattern.split(":")
+    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+        n, m = int(parts[0]), int(parts[1])
+        if m < 1 or n < 1 or n > m:
+            raise ValueError(f"N:M pattern needs 1 <= N <= M, got {pattern!r}")
+        return ("nm", n, m)
+    raise ValueError(f"unknown sparsity pattern {pattern!r}")
+
+
+class _Checker:
+    """Collects field errors with relative dotted paths."""
+
+    def __init__(self) -> None:
+        self.errors: list[ConfigError] = []
+
+    def fail(self, path: str, expected: str, got: object) -> None:
+        self.errors.append(ConfigError(path, expected, got))
+
+    def positive(self, path: str, value: float, *, allow_zero: bool = False) -> None:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        if not ok or value < 0 or (value == 0 and not allow_zero):
+            self.fail(path, "a number >= 0" if allow_zero else "a number > 0", value)
+
+    def choice(self, path: str, value: str, choices: tuple[str, ...]) -> None:
+        if value not in choices:
+            self.errors.append(
+                ConfigError(path, f"one of {', '.join(choices)}{closest(str(value), choices)}", value)
+            )
+
+    def nested(self, prefix: str, child: Any) -> None:
+        """Re-check a child (already valid when constructed) - no-op, kept for symmetry."""
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ConfigErrors(self.errors)
+
+
+def _check_dtype_map(c: _Checker, path: str, values: Mapping[str, float], *, allow_zero: bool = False) -> None:
+    if not isinstance(values, Mapping):
+        c.fail(path, "a mapping of dtype -> number", values)
+        return
+    for key, value in values.items():
+        if key not in DTYPES:
+            c.errors.append(
+                ConfigError(f"{path}.{key}", f"a dtype among {', '.join(DTYPES)}{closest(str(key), DTYPES)}", key)
+            )
+        c.positive(f"{path}.{key}", value, allow_zero=allow_zero)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SparsitySupport:
+    """A sparsity pattern the matrix datapath accelerates.
+
+    ``pattern``: ``"2:4"`` (any ``N:M``), ``"row_wise"`` (VEGETA row-wise N:M mixes),
+    ``"unstructured"`` or ``"dual_side"``. ``metadata_bits_per_value`` is the index metadata
+    stored per kept (nonzero) value: 2 for NVIDIA 2:4, 1 per position for a bitmap (stored
+    per *dense* position, see ``metadata_format``). ``max_speedup`` is the largest compute
+    speedup over dense the datapath can reach for this pattern (2.0 for 2:4 on a sparse tensor
+    core).
+    """
+
+    pattern: str
+    metadata_bits_per_value: float
+    max_speedup: float
+    metadata_format: Literal["nm_index", "bitmap", "csr", "none"] = "nm_index"
+
+    def __post_init__(self) -> None:
+        c = _Checker()
+        try:
+            kind, n, m = parse_pattern(self.pattern)
+            if kind == "dense":
+                c.fail("pattern", "a sparse pattern (N:M, row_wise, unstructured, dual_side)", self.pattern)
+        except ValueError:
+            c.fail("pattern", "N:M with 1 <= N <= M, row_wise, unstructured or dual_side", self.pattern)
+        c.positive("metadata_bits_per_value", self.metadata_bits_per_value, allow_zero=True)
+        c.positive("max_speedup", self.max_speedup)
+        if isinstance(self.max_speedup, (int, float)) and self.max_speedup < 1:
+            c.fail("max_speedup", "a number >= 1", self.max_speedup)
+        c.choice("metadata_format", self.metadata_format, ("nm_index", "bitmap", "csr", "none"))
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MatrixUnit:
+    """The matrix datapath of one core: a systolic array or a group of tensor cores.
+
+    ``macs_per_cycle`` is the *dense* multiply-accumulate rate of the whole core per dtype.
+    ``array_rows x array_cols`` is the PE grid of one array (``n_arrays`` per core); for GPU
+    tensor cores it is the equivalent grid used by the mapping (``array_rows*array_cols*n_arrays``
+    need not equal the MAC rate of narrow dtypes). ``compute_model`` names the registered
+    compute model (``dense``, ``structured_nm``, ``flexible_nm``, ``unstructured``,
+    ``dual_side``). ``zero_handling``: ``skip`` saves cycles, ``gate`` only energy.
+    ``dequant``: where weight-only formats are dequantized (``vector`` unit or ``fused`` in the
+    matrix pipeline).
+    """
+
+    kind: Literal["systolic", "tensor_core"]
+    array_rows: int
+    array_cols: int
+    n_arrays: int = 1
+    dataflow: Literal["os", "ws", "is"] = "ws"
+    macs_per_cycle: dict[str, float]
+    compute_model: str = "dense"
+    sparsity: tuple[SparsitySupport, ...] = ()
+    zero_handling: Literal["skip", "gate"] = "skip"
+    dequant: Literal["vector", "fused"] = "fused"
+
+    def __post_init__(self) -> None:
+        c = _Checker()
+        c.choice("kind", self.kind, ("systolic", "tensor_core"))
+        for name in ("array_rows", "array_cols", "n_arrays"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                c.fail(name, "an integer >= 1", v)
+        c.choice("dataflow", self.dataflow, DATAFLOWS)
+        _check_dtype_map(c, "macs_per_cycle", self.macs_per_cycle)
+        if isinstance(self.macs_per_cycle, Mapping) and not self.macs_per_cycle:
+            c.fail("macs_per_cycle", "at least one dtype", {})
+        c.choice("compute_model", self.compute_model, COMPUTE_MODELS)
+        c.choice("zero_handling", self.zero_handling, ("skip", "gate"))
+        c.choice("dequant", self.dequant, ("vector", "fused"))
+        seen: set[str] = set()
+        for i, s in enumerate(self.sparsity):
+            if s.pattern in seen:
+                c.fail(f"sparsity[{i}].pattern", "each pattern listed once", s.pattern)
+            seen.add(s.pattern)
+        if self.compute_model != "dense" and not self.sparsity:
+            c.fail("sparsity", f"at least one pattern for compute_model {self.compute_model!r}", [])
+        c.raise_if_any()
+
+    def supports(self, pattern: str) -> SparsitySupport | None:
+        """The support entry for ``pattern`` (an ``N:M`` pattern also matches ``row_wise``)."""
+        for s in self.sparsity:
+            if s.pattern == pattern:
+                return s
+        return None
+
+    def macs(self, dtype: str) -> float:
+        """Dense MACs per cycle per core for ``dtype`` (aliases resolved); KeyError if absent."""
+        return float(self.macs_per_cycle[canonical_dtype(dtype)])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VectorUnit:
+    """SIMD/CUDA-core datapath of one core: ``flops_per_cycle`` per dtype (an FMA counts 2)."""
+
+    lanes: int
+    flops_per_cycle: dict[str, float]
+
+    def __post_init__(self) -> None:
+        c = _Checker()
+        if not isinstance(self.lanes, int) or isinstance(self.lanes, bool) or self.lanes < 1:
+            c.fail("lanes", "an integer >= 1", self.lanes)
+        _check_dtype_map(c, "flops_per_cycle", self.flops_per_cycle)
+        if isinstance(self.flops_per_cycle, Mapping) and "fp32" not in self.flops_per_cycle:
+            c.fail("flops_per_cycle", "an fp32 entry", dict(self.flops_per_cycle))
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Core:
+    """One core (an SM, or one array of an accelerator) and how many the device has."""
+
+    matrix_unit: MatrixUnit
+    vector_unit: VectorUnit
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MemoryLevel:
+    """One level of the hierarchy.
+
+    ``scope``: ``core`` (one instance per core, e.g. shared memory) or ``device`` (shared).
+    ``capacity_bytes`` is per instance. Bandwidths are *aggregate over the device* in GB/s
+    (decimal) at the preset clock. ``sustained_fraction`` is the measured fraction of the peak
+    bandwidth that streaming kernels reach (cited in the preset). Energies are per byte moved.
+    """
+
+    name: str
+    kind: Literal["register_file", "sram", "cache", "dram"]
+    scope: Literal["core", "device"]
+    capacity_bytes: int
+    read_gb_per_s: float
+    write_gb_per_s: float
+    latency_ns: float = 0.0
+    n_banks: int = 1
+    sustained_fraction: float = 1.0
+    read_energy_pj_per_byte: float = 0.0
+    write_energy_pj_per_byte: float = 0.0
+
+    def __post_init__(self) -> None:
+        c = _Checker()
+        if not isinstance(self.name, str) or not self.name:
+            c.fail("name", "a non-empty name", self.name)
+        c.choice("kind", self.kind, MEMORY_KINDS)
+        c.choice("scope", self.scope, ("core", "device"))
+        if not isinstance(self.capacity_bytes, int) or isinstance(self.capacity_bytes, bool) or self.capacity_bytes < 1:
+            c.fail("capacity_bytes", "an integer number of bytes >= 1", self.capacity_bytes)
+        c.positive("read_gb_per_s", self.read_gb_per_s)
+        c.positive("write_gb_per_s", self.write_gb_per_s)
+        c.positive("latency_ns", self.latency_ns, allow_zero=True)
+        if not isinstance(self.n_banks, int) or isinstance(self.n_banks, bool) or self.n_banks < 1:
+            c.fail("n_banks", "an integer >= 1", self.n_banks)
+        c.positive("sustained_fraction", self.sustained_fraction)
+        if isinstance(self.sustained_fraction, (int, float)) and self.sustained_fraction > 1:
+            c.fail("sustained_fraction", "a fraction in (0, 1]", self.sustained_fraction)
+        c.positive("read_energy_pj_per_byte", self.read_energy_pj_per_byte, allow_zero=True)
+        c.positive("write_energy_pj_per_byte", self.write_energy_pj_per_byte, allow_zero=True)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OnChipNetwork:
+    """Network between cores and shared memory slices: ``crossbar`` (GPU SMs to L2) or ``mesh2d``."""
+
+    topology: Literal["none", "crossbar", "mesh2d"] = "none"
+    link_gb_per_s: float = 0.0
+    hop_latency_ns: float = 0.0
+    mesh_rows: int = 0
+    mesh_cols: int = 0
+    energy_pj_per_byte_per_hop: float = 0.0
+
+    def __post_init__(self) -> None:
+        c = _Checker()
+        c.choice("topology", self.topology, NOC_TOPOLOGIES)
+        if self.topology != "none":
+            c.positive("link_gb_per_s", self.link_gb_per_s)
+        c.positive("hop_latency_ns", self.hop_latency_ns, allow_zero=True)
+        c.positive("energy_pj_per_byte_per_hop", self.energy_pj_per_byte_per_hop, allow_zero=True)
+        if self.topology == "mesh2d" and (self.mesh_rows < 1 or self.mesh_cols < 1):
+            c.fail("mesh_rows", "mesh_rows and mesh_cols >= 1 for a mesh2d", (self.mesh_rows, self.mesh_cols))
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Energy:
+    """Dynamic energy per MAC per dtype and static power of one device."""
+
+    mac_pj: dict[str, float]
+    vector_flop_pj: float = 0.0
+    static_w: float = 0.0
+
+    def __post_init__(self) -> None:
+        c = _Checker()
+        _check_dtype_map(c, "mac_pj", self.mac_pj, allow_zero=True)
+        c.positive("vector_flop_pj", self.vector_flop_pj, allow_zero=True)
+        c.positive("static_w", self.static_w, allow_zero=True)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Device:
+    """One chip: ``n_cores`` identical cores at ``freq_ghz``, memory levels inner to outer."""
+
+    name: str
+    freq_ghz: float
+    n_cores: int
+    core: Core
+    memory: tuple[MemoryLevel, ...]
+    noc: OnChipNetwork = field(default_factory=OnChipNetwork)
+    energy: Energy = field(default_factory=lambda: Energy(mac_pj={}))
+    kernel_launch_s: float = 0.0
+    sync_s: float = 0.0
+    area_mm2: float = 0.0
+    tdp_w: float = 0.0
+
+    def __post_init__(self) -> None:
+        c = _Checker()
+        c.positive("freq_ghz", self.freq_ghz)
+        if not isinstance(self.n_cores, int) or isinstance(self.n_cores, bool) or self.n_cores < 1:
+            c.fail("n_cores", "an integer >= 1", self.n_cores)
+        if not self.memory:
+            c.fail("memory", "at least one memory level", [])
+        names = [m.name for m in self.memory]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                c.fail(f"memory[{i}].name", "a name not used by another level", name)
+        for i in range(1, len(self.memory)):
+            inner, outer = self.memory[i - 1], self.memory[i]
+            inner_total = inner.capacity_bytes * (self.n_cores if inner.scope == "core" else 1)
+            outer_total = outer.capacity_bytes * (self.n_cores if outer.scope == "core" else 1)
+            if isinstance(inner_total, int) and isinstance(outer_total, int) and outer_total < inner_total:
+                c.fail(
+                    f"memory[{i}].capacity_bytes",
+                    f"a total capacity >= the inner level {inner.name!r} ({inner_total} bytes; capacities must not shrink outward)",
+                    outer.capacity_bytes,
+                )
+            if inner.scope == "device" and outer.scope == "core":
+                c.fail(f"memory[{i}].scope", "'device' (a per-core level cannot sit outside a shared one)", outer.scope)
+        c.positive("kernel_launch_s", self.kernel_launch_s, allow_zero=True)
+        c.positive("sync_s", self.sync_s, allow_zero=True)
+        c.positive("area_mm2", self.area_mm2, allow_zero=True)
+        c.positive("tdp_w", self.tdp_w, allow_zero=True)
+        c.raise_if_any()
+
+    def level(self, name: str) -> MemoryLevel:
+        """The memory level called ``name``."""
+        for m in self.memory:
+            if m.name == name:
+                return m
+        raise KeyError(f"no memory level {name!r}{closest(name, [m.name for m in self.memory])}")
+
+    @property
+    def dram(self) -> MemoryLevel:
+        """The outermost level (HBM/DRAM)."""
+        return self.memory[-1]
+
+    def peak_flops(self, dtype: str, pattern: str = "dense") -> float:
+        """Peak FLOP/s (2 per MAC) of the device for ``dtype``; sparse peaks use ``max_speedup``."""
+        dense = 2.0 * self.n_cores * self.core.matrix_unit.macs(dtype) * self.freq_ghz * 1e9
+        if pattern == "dense":
+            return dense
+        support = self.core.matrix_unit.supports(pattern)
+        return dense * (support.max_speedup if support else 1.0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Interconnect:
+    """Device-to-device network.
+
+    ``link_gb_per_s`` is the unidirectional bandwidth of one link; each device has
+    ``n_links_per_device`` of them (for a ``switch`` topology the links go to the switch, so a
+    device's injection bandwidth is ``link_gb_per_s * n_links_per_device``). ``torus_dims`` is
+    used by ``torus2d``; ``devices_per_node`` and ``nic_gb_per_s`` by ``multi_node`` (switch
+    inside a node, NICs between nodes).
+    """
+
+    topology: Literal["none", "switch", "ring", "torus2d", "pcie_tree", "multi_node"] = "none"
+    link_gb_per_s: float = 0.0
+    n_links_per_device: int = 1
+    link_latency_ns: float = 0.0
+    torus_dims: tuple[int, ...] = ()
+    devices_per_node: int = 0
+    nic_gb_per_s: float = 0.0
+    nic_latency_ns: float = 0.0
+    energy_pj_per_byte: float = 0.0
+
+    def __post_init__(self) -> None:
+        c = _Checker()
+        c.choice("topology", self.topology, TOPOLOGIES)
+        if self.topology != "none":
+            c.positive("link_gb_per_s", self.link_gb_per_s)
+        if not isinstance(self.n_links_per_device, int) or self.n_links_per_device < 1:
+            c.fail("n_links_per_device", "an integer >= 1", self.n_links_per_device)
+        c.positive("link_latency_ns", self.link_latency_ns, allow_zero=True)
+        c.positive("energy_pj_per_byte", self.energy_pj_per_byte, allow_zero=True)
+        if self.topology == "torus2d" and (len(self.torus_dims) != 2 or any(d < 1 for d in self.torus_dims)):
+            c.fail("torus_dims", "two dimensions >= 1 for a torus2d", list(self.torus_dims))
+        if self.topology == "multi_node":
+            if self.devices_per_node < 1:
+                c.fail("devices_per_node", "an integer >= 1 for multi_node", self.devices_per_node)
+            c.positive("nic_gb_per_s", self.nic_gb_per_s)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class System:
+    """``n_devices`` identical devices and the interconnect that joins them.
+
+    ``sources`` maps a dotted field path (``device.memory[hbm].read_gb_per_s``) or a prefix of
+    one to its citation (datasheet, paper, measurement, or a text starting ``assumed``).
+    """
+
+    name: str
+    description: str = ""
+    device: Device
+    n_devices: int = 1
+    interconnect: Interconnect = field(default_factory=Interconnect)
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        c = _Checker()
+        if not isinstance(self.n_devices, int) or isinstance(self.n_devices, bool) or self.n_devices < 1:
+            c.fail("n_devices", "an integer >= 1", self.n_devices)
+        elif self.n_devices > 1 and self.interconnect.topology == "none":
+            c.fail("interconnect.topology", f"a topology connecting the {self.n_devices} devices", "none")
+        ic = self.interconnect
+        if ic.topology == "torus2d" and len(ic.torus_dims) == 2 and math.prod(ic.torus_dims) != self.n_devices:
+            c.fail("interconnect.torus_dims", f"dimensions whose product is n_devices = {self.n_devices}", list(ic.torus_dims))
+        if ic.topology == "multi_node" and ic.devices_per_node >= 1 and self.n_devices % ic.devices_per_node:
+            c.fail("interconnect.devices_per_node", f"a divisor of n_devices = {self.n_devices}", ic.devices_per_node)
+        c.raise_if_any()
+
+    def peak_flops(self, dtype: str, pattern: str = "dense") -> float:
+        """Peak FLOP/s of the whole system."""
+        return self.n_devices * self.device.peak_flops(dtype, pattern)
+
+
+def numeric_fields(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield ``(dotted_path, value)`` for every numeric leaf of a hardware object.
+
+    Memory levels are addressed by name (``device.memory[hbm].read_gb_per_s``), other sequences
+    by index, mappings by key (``device.core.matrix_unit.macs_per_cycle.fp16``).
+    """
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            if f.name == "sources":
+                continue
+            yield from numeric_fields(getattr(obj, f.name), f"{prefix}.{f.name}" if prefix else f.name)
+    elif isinstance(obj, Mapping):
+        for k, v in obj.items():
+            yield from numeric_fields(v, f"{prefix}.{k}")
+    elif isinstance(obj, tuple):
+        for i, v in enumerate(obj):
+            key = v.name if isinstance(v, MemoryLevel) else (v.pattern if isinstance(v, SparsitySupport) else str(i))
+            yield from numeric_fields(v, f"{prefix}[{key}]")
+    elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
+        yield prefix, obj
+
+
+_ = (DTYPE_ALIASES, DTYPE_BITS)
