@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from simsparse.errors import ConfigError, ConfigErrors, closest
-from simsparse.units import DTYPE_ALIASES, DTYPE_BITS, canonical_dtype
+from simsparse.units import canonical_dtype
 
 __all__ = [
     "DATAFLOWS",
@@ -162,7 +162,9 @@ class MatrixUnit:
     compute model (``dense``, ``structured_nm``, ``flexible_nm``, ``unstructured``,
     ``dual_side``). ``zero_handling``: ``skip`` saves cycles, ``gate`` only energy.
     ``dequant``: where weight-only formats are dequantized (``vector`` unit or ``fused`` in the
-    matrix pipeline).
+    matrix pipeline). ``sustained_fraction`` (per dtype, optional) is the *measured* fraction of
+    the peak rate that large compute-bound GEMMs reach (power-limited clocks, instruction issue);
+    each entry is a calibrated figure whose fit is cited in the preset's ``sources``.
     """
 
     kind: Literal["systolic", "tensor_core"]
@@ -175,6 +177,7 @@ class MatrixUnit:
     sparsity: tuple[SparsitySupport, ...] = ()
     zero_handling: Literal["skip", "gate"] = "skip"
     dequant: Literal["vector", "fused"] = "fused"
+    sustained_fraction: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         c = _Checker()
@@ -190,6 +193,10 @@ class MatrixUnit:
         c.choice("compute_model", self.compute_model, COMPUTE_MODELS)
         c.choice("zero_handling", self.zero_handling, ("skip", "gate"))
         c.choice("dequant", self.dequant, ("vector", "fused"))
+        _check_dtype_map(c, "sustained_fraction", self.sustained_fraction)
+        for key, value in self.sustained_fraction.items() if isinstance(self.sustained_fraction, Mapping) else ():
+            if isinstance(value, (int, float)) and value > 1:
+                c.fail(f"sustained_fraction.{key}", "a fraction in (0, 1]", value)
         seen: set[str] = set()
         for i, s in enumerate(self.sparsity):
             if s.pattern in seen:
@@ -205,6 +212,10 @@ class MatrixUnit:
             if s.pattern == pattern:
                 return s
         return None
+
+    def sustained(self, dtype: str) -> float:
+        """Measured fraction of the peak MAC rate that large GEMMs sustain (1.0 where not given)."""
+        return float(self.sustained_fraction.get(canonical_dtype(dtype), 1.0))
 
     def macs(self, dtype: str) -> float:
         """Dense MACs per cycle per core for ``dtype`` (aliases resolved); KeyError if absent."""
@@ -392,7 +403,8 @@ class Interconnect:
     ``n_links_per_device`` of them (for a ``switch`` topology the links go to the switch, so a
     device's injection bandwidth is ``link_gb_per_s * n_links_per_device``). ``torus_dims`` is
     used by ``torus2d``; ``devices_per_node`` and ``nic_gb_per_s`` by ``multi_node`` (switch
-    inside a node, NICs between nodes).
+    inside a node, NICs between nodes). ``sustained_fraction`` is the measured fraction of the
+    link bandwidth that collectives reach at large messages (bus bandwidth over link bandwidth).
     """
 
     topology: Literal["none", "switch", "ring", "torus2d", "pcie_tree", "multi_node"] = "none"
@@ -403,6 +415,7 @@ class Interconnect:
     devices_per_node: int = 0
     nic_gb_per_s: float = 0.0
     nic_latency_ns: float = 0.0
+    sustained_fraction: float = 1.0
     energy_pj_per_byte: float = 0.0
 
     def __post_init__(self) -> None:
@@ -414,6 +427,9 @@ class Interconnect:
             c.fail("n_links_per_device", "an integer >= 1", self.n_links_per_device)
         c.positive("link_latency_ns", self.link_latency_ns, allow_zero=True)
         c.positive("energy_pj_per_byte", self.energy_pj_per_byte, allow_zero=True)
+        c.positive("sustained_fraction", self.sustained_fraction)
+        if isinstance(self.sustained_fraction, (int, float)) and self.sustained_fraction > 1:
+            c.fail("sustained_fraction", "a fraction in (0, 1]", self.sustained_fraction)
         if self.topology == "torus2d" and (len(self.torus_dims) != 2 or any(d < 1 for d in self.torus_dims)):
             c.fail("torus_dims", "two dimensions >= 1 for a torus2d", list(self.torus_dims))
         if self.topology == "multi_node":
@@ -478,4 +494,3 @@ def numeric_fields(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
         yield prefix, obj
 
 
-_ = (DTYPE_ALIASES, DTYPE_BITS)
