@@ -1,0 +1,483 @@
+"""``simulate(hw, workload)``: run every op of a workload on a system and account the totals."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from simsparse.errors import DoesNotFitError, SimulationError, closest
+from simsparse.hw import Device, System, parse_pattern
+from simsparse.kernels.systolic import cycle_reference
+from simsparse.models.energy import compute_energy_j, link_energy_j, memory_energy_j, static_energy_j
+from simsparse.models.interconnect import collective_cost
+from simsparse.models.memory import hierarchy_of, operand_bytes
+from simsparse.results import SimResult
+from simsparse.units import canonical_dtype
+from simsparse.workload.op import Op
+
+from .timing import OpTiming, check_dtype, time_compute_op
+
+__all__ = ["FIDELITIES", "simulate"]
+
+log = logging.getLogger(__name__)
+
+FIDELITIES = ("cycle", "event", "roofline")
+CYCLE_FIDELITY_MAX_MACS = 1 << 22
+"""Largest per-core GEMM (in MACs) the per-cycle reference is asked to simulate."""
+
+
+class WorkloadLike(Protocol):
+    """What the engine needs of a workload."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def ops(self) -> tuple[Op, ...]: ...
+
+
+@dataclass(slots=True, kw_only=True)
+class _Row:
+    op: Op
+    device: int
+    t: OpTiming
+
+
+def _scenario(workload: Any) -> Any:
+    return getattr(workload, "scenario", None)
+
+
+def _degrees(workload: Any) -> tuple[int, int, int]:
+    sc = _scenario(workload)
+    if sc is None:
+        return 1, 1, 1
+    return int(getattr(sc, "tp", 1)), int(getattr(sc, "ep", 1)), int(getattr(sc, "pp", 1))
+
+
+def _roofline_op(device: Device, op: Op) -> OpTiming:
+    """The analytic lower bound: peak compute (with the best sparse speedup) vs compulsory DRAM bytes."""
+    f = device.freq_ghz
+    h = hierarchy_of(device)
+    unit = device.core.matrix_unit
+    if op.kind in ("gemm", "grouped_gemm"):
+        check_dtype(unit, op)
+        speed = 1.0
+        if op.b_is_weight and op.b_pattern != "dense":
+            try:
+                kind, n, m = parse_pattern(op.b_pattern)
+            except ValueError:
+                kind, n, m = "other", 0, 0
+            best = max((s.max_speedup for s in unit.sparsity), default=1.0)
+            if kind == "nm" and unit.sparsity:
+                speed = min(m / n, best)
+            elif unit.sparsity:
+                speed = min(1.0 / op.b_density, best)
+        if op.a_density < 1.0 and unit.compute_model in ("dual_side", "unstructured"):
+            best = max((s.max_speedup for s in unit.sparsity), default=1.0)
+            speed = min(speed / op.a_density, best)
+        macs = op.flops / 2.0
+        comp = macs / (unit.macs(op.dtype) * device.n_cores * speed)
+        ob = operand_bytes(op, unit)
+        groups = op.n_groups if op.kind == "grouped_gemm" else op.batch
+        touched = sum(1 for t in op.group_tokens if t > 0) if op.kind == "grouped_gemm" else groups
+        a = op.m * op.k * ob.a * (1 if op.kind == "grouped_gemm" else op.batch)
+        b = op.k * op.n * ob.b * touched
+        c = op.m * op.n * ob.c * (1 if op.kind == "grouped_gemm" else op.batch)
+        reads, writes = a + b, c
+    elif op.kind == "elementwise":
+        elems = float(op.m) * op.n * op.batch
+        from simsparse.units import dtype_bytes
+
+        reads = elems * dtype_bytes(op.a_dtype) * op.n_inputs
+        writes = elems * dtype_bytes(op.c_dtype)
+        vu = device.core.vector_unit
+        comp = op.flops / (vu.flops_per_cycle.get(canonical_dtype(op.a_dtype), vu.flops_per_cycle["fp32"]) * device.n_cores)
+        macs = 0.0
+    else:
+        from simsparse.units import dtype_bytes
+
+        reads = float(op.m) * op.n * dtype_bytes(op.b_dtype)
+        writes = float(op.m) * op.n * dtype_bytes(op.c_dtype)
+        comp, macs = 0.0, 0.0
+    mem = reads / (h.dram.read_gb_per_s / f) + writes / (h.dram.write_gb_per_s / f)
+    cycles = max(comp, mem)
+    cause = "compute" if comp >= mem else f"memory:{h.dram.name}"
+    return OpTiming(
+        cycles=cycles,
+        compute_cycles=comp,
+        stall_cycles={cause: cycles},
+        overhead_s=0.0,
+        level_read_bytes={h.dram.name: reads},
+        level_write_bytes={h.dram.name: writes},
+        effective_macs=macs,
+        energy_macs=macs,
+    )
+
+
+def _cycle_op(device: Device, op: Op) -> OpTiming:
+    """Cycle fidelity: event timing with the matrix-unit cycles taken from the per-cycle
+    reference simulator of one systolic array (memory streaming is shared with ``event``)."""
+    t = time_compute_op(device, op)
+    unit = device.core.matrix_unit
+    if op.kind not in ("gemm", "grouped_gemm"):
+        return t
+    if unit.kind != "systolic":
+        raise SimulationError(
+            f"fidelity: expected 'event' or 'roofline' for a {unit.kind} matrix unit "
+            "(the per-cycle reference models a systolic array), got 'cycle'"
+        )
+    groups = [x for x in op.group_tokens if x > 0] if op.kind == "grouped_gemm" else [op.m] * op.batch
+    n_core = math.ceil(op.n / device.n_cores)
+    sparse_n = sparse_m = 0
+    if op.b_is_weight and op.b_pattern not in ("dense",):
+        kind, n_, m_ = parse_pattern(op.b_pattern)
+        if kind != "nm" or unit.supports(op.b_pattern) is None:
+            raise SimulationError(
+                f"op {op.name!r}: weight_pattern: expected an N:M pattern the array supports for cycle fidelity, got {op.b_pattern!r}"
+            )
+        sparse_n, sparse_m = n_, m_
+    if any(g * n_core * op.k > CYCLE_FIDELITY_MAX_MACS for g in groups):
+        raise SimulationError(
+            f"op {op.name!r}: expected a GEMM of at most {CYCLE_FIDELITY_MAX_MACS} MACs per core for cycle fidelity "
+            f"(use fidelity='event'), got {max(groups)}x{n_core}x{op.k}"
+        )
+    pack = max(unit.macs(op.dtype) / (unit.array_rows * unit.array_cols * unit.n_arrays), 1.0)
+    n_arr = math.ceil(n_core / unit.n_arrays)
+    ref = 0.0
+    for g in groups:
+        ref += cycle_reference(g, n_arr, op.k, unit.array_rows, unit.array_cols, unit.dataflow, sparse_n, sparse_m) / pack
+    ref /= unit.sustained(op.dtype)
+    delta = ref - t.compute_cycles
+    t.cycles += delta
+    t.compute_cycles = ref
+    t.stall_cycles["compute"] = t.stall_cycles.get("compute", 0.0) + delta
+    return t
+
+
+def _time_op(system: System, op: Op, fidelity: str) -> OpTiming:
+    device = system.device
+    if fidelity == "roofline":
+        return _roofline_op(device, op)
+    if fidelity == "cycle":
+        return _cycle_op(device, op)
+    return time_compute_op(device, op)
+
+
+def _collective(system: System, op: Op, fidelity: str) -> OpTiming:
+    traffic = np.asarray(op.traffic_bytes, dtype=float).reshape(op.n_devices, op.n_devices) if op.traffic_bytes else None
+    kind = op.collective
+    if fidelity == "roofline":
+        ic = system.interconnect
+        if op.n_devices <= 1:
+            secs = 0.0
+        else:
+            inj = ic.link_gb_per_s * ic.n_links_per_device * 1e9
+            p = op.n_devices
+            vol = {"all_reduce": 2 * (p - 1) / p, "all_gather": (p - 1) / p, "reduce_scatter": (p - 1) / p}.get(kind, (p - 1) / p)
+            if traffic is not None:
+                off = traffic.copy()
+                np.fill_diagonal(off, 0)
+                secs = float(max(off.sum(axis=1).max(), off.sum(axis=0).max())) / inj
+            else:
+                secs = vol * op.n_bytes / inj if kind != "send_recv" else op.n_bytes / (ic.link_gb_per_s * 1e9)
+        cyc = secs * system.device.freq_ghz * 1e9
+        return OpTiming(cycles=cyc, compute_cycles=0.0, stall_cycles={"interconnect": cyc}, overhead_s=0.0,
+                        level_read_bytes={}, level_write_bytes={}, interconnect_s=secs)
+    cost = collective_cost(system, kind, float(op.n_bytes), op.n_devices, traffic)
+    cyc = cost.time_s * system.device.freq_ghz * 1e9
+    return OpTiming(
+        cycles=cyc,
+        compute_cycles=0.0,
+        stall_cycles={"interconnect": cyc},
+        overhead_s=system.device.kernel_launch_s if op.n_devices > 1 else 0.0,
+        level_read_bytes={},
+        level_write_bytes={},
+        link_bytes=float(cost.send_bytes.sum()),
+        interconnect_s=cost.time_s,
+    )
+
+
+def _check_fit(system: System, workload: Any) -> None:
+    fn = getattr(workload, "memory_per_device", None)
+    if fn is None:
+        return
+    mem = fn()
+    need = float(sum(float(v) for v in mem.values()))
+    cap = float(system.device.dram.capacity_bytes)
+    if need > cap:
+        parts = ", ".join(f"{k} {float(v) / 2**30:.1f} GiB" for k, v in mem.items())
+        raise DoesNotFitError(
+            f"workload {getattr(workload, 'name', '?')!r} does not fit {system.name}: expected at most "
+            f"{cap / 2**30:.1f} GiB per device (device.memory[{system.device.dram.name}].capacity_bytes), "
+            f"got {need / 2**30:.1f} GiB ({parts}); use more devices (tp/ep/pp), quantization or a smaller batch"
+        )
+
+
+def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> SimResult:
+    """Simulate ``workload`` on ``hw`` at ``fidelity`` (``cycle``, ``event`` or ``roofline``).
+
+    Ops run one after another on each device (one kernel each); identical layers are simulated
+    once and counted ``repeat`` times. Grouped (MoE) GEMMs run per device under expert
+    parallelism and the most loaded device sets the op's time. With ``pp`` pipeline stages the
+    ops describe one stage and a step takes ``pp`` stage times (one micro-batch).
+    """
+    if fidelity not in FIDELITIES:
+        raise SimulationError(f"fidelity: expected one of {', '.join(FIDELITIES)}{closest(fidelity, FIDELITIES)}, got {fidelity!r}")
+    if not isinstance(hw, System):
+        raise SimulationError(f"hw: expected a System (use simsparse.load_hardware), got {type(hw).__name__}")
+    tp, ep, pp = _degrees(workload)
+    need = max(tp * pp, ep * pp)
+    if need > hw.n_devices:
+        raise SimulationError(
+            f"parallelism: expected tp*pp and ep*pp to be at most the {hw.n_devices} device(s) of {hw.name}, "
+            f"got tp={tp} ep={ep} pp={pp}"
+        )
+    _check_fit(hw, workload)
+    device = hw.device
+    f = device.freq_ghz
+    rows: list[_Row] = []
+    notes: list[str] = []
+    for op in workload.ops:
+        if op.kind == "collective":
+            if op.n_devices > hw.n_devices:
+                raise SimulationError(
+                    f"op {op.name!r}: n_devices: expected at most the {hw.n_devices} device(s) of {hw.name}, got {op.n_devices}"
+                )
+            rows.append(_Row(op=op, device=-1, t=_collective(hw, op, fidelity)))
+        elif op.kind == "grouped_gemm" and op.group_device and len(set(op.group_device)) > 1:
+            tokens = np.asarray(op.group_tokens)
+            where = np.asarray(op.group_device)
+            for d in sorted(set(op.group_device)):
+                sub = op.replace(group_tokens=tuple(int(x) for x in np.where(where == d, tokens, 0)),
+                                 m=int(tokens[where == d].sum()))
+                rows.append(_Row(op=sub, device=int(d), t=_time_op(hw, sub, fidelity)))
+        else:
+            rows.append(_Row(op=op, device=-1, t=_time_op(hw, op, fidelity)))
+        if rows[-1].t.extrapolated:
+            notes.append(f"{op.name}: long regular tile stream extrapolated from its simulated steady state")
+    return _account(hw, workload, rows, fidelity, notes, (tp, ep, pp))
+
+
+def _latency_s(device: Device, t: OpTiming, fidelity: str) -> float:
+    if t.interconnect_s and not t.compute_cycles:
+        return t.interconnect_s + t.overhead_s
+    return t.cycles / (device.freq_ghz * 1e9) + t.overhead_s
+
+
+def _account(hw: System, workload: Any, rows: Sequence[_Row], fidelity: str, notes: list[str], degrees: tuple[int, int, int]) -> SimResult:
+    device = hw.device
+    f = device.freq_ghz
+    tp, ep, pp = degrees
+    n_active = min(hw.n_devices, max(tp * pp, ep * pp))
+    one_op = _scenario(workload) is None
+    if one_op:
+        n_active = 1
+    # group per-device rows of the same op: the slowest device sets the op's time
+    by_op: dict[int, list[_Row]] = {}
+    order: list[int] = []
+    for r in rows:
+        key = id(r.op) if r.device < 0 else hash((r.op.name, r.op.layer))
+        if key not in by_op:
+            by_op[key] = []
+            order.append(key)
+        by_op[key].append(r)
+    records: list[dict[str, Any]] = []
+    cause_s: dict[str, float] = {}
+    total_s = 0.0
+    energy = 0.0
+    level_r: dict[str, float] = {}
+    level_w: dict[str, float] = {}
+    dev_time = np.zeros(hw.n_devices)
+    dev_bytes = np.zeros(hw.n_devices)
+    link_total = 0.0
+    experts: list[dict[str, Any]] = []
+    for key in order:
+        group = by_op[key]
+        lat = [(_latency_s(device, r.t, fidelity), r) for r in group]
+        worst_s, worst = max(lat, key=lambda x: x[0])
+        mean_s = float(np.mean([x[0] for x in lat]))
+        op = worst.op
+        rep = op.repeat
+        for s, r in lat:
+            dyn = (
+                compute_energy_j(device, r.op.dtype, r.t.energy_macs, r.t.vector_flops)
+                + memory_energy_j(device, r.t.level_read_bytes, r.t.level_write_bytes)
+            )
+            copies = 1 if r.device >= 0 or r.op.kind == "collective" else n_active
+            link_e = link_energy_j(hw, r.t.link_bytes)
+            energy_op = dyn * copies + link_e
+            energy += energy_op * rep
+            for lv, b in r.t.level_read_bytes.items():
+                level_r[lv] = level_r.get(lv, 0.0) + b * rep * copies
+            for lv, b in r.t.level_write_bytes.items():
+                level_w[lv] = level_w.get(lv, 0.0) + b * rep * copies
+            link_total += r.t.link_bytes * rep
+            if r.device >= 0:
+                dev_time[r.device] += s * rep
+                dev_bytes[r.device] += sum(r.t.level_read_bytes.values()) * rep
+            else:
+                dev_time[:n_active] += s * rep
+                dev_bytes[:n_active] += sum(r.t.level_read_bytes.values()) * rep
+            records.append(_op_record(hw, r, s, fidelity, len(group) > 1, energy_op))
+        total_s += worst_s * rep
+        # causes, in seconds, of the slowest device's copy
+        cyc_total = sum(worst.t.stall_cycles.values()) or 1.0
+        body = worst_s - worst.t.overhead_s
+        for cause, c in worst.t.stall_cycles.items():
+            cause_s[cause] = cause_s.get(cause, 0.0) + body * c / cyc_total * rep
+        cause_s["overhead"] = cause_s.get("overhead", 0.0) + worst.t.overhead_s * rep
+        if len(group) > 1:
+            cause_s["imbalance"] = cause_s.get("imbalance", 0.0) + (worst_s - mean_s) * rep
+            for d_s, r in lat:
+                for e, (tok, dv) in enumerate(zip(r.op.group_tokens, r.op.group_device or (), strict=False)):
+                    if dv == r.device:
+                        experts.append({"op": op.name, "expert": e, "device": dv, "tokens": tok, "latency_s": d_s})
+        elif op.kind == "grouped_gemm":
+            for e, tok in enumerate(op.group_tokens):
+                experts.append({"op": op.name, "expert": e, "device": 0, "tokens": tok, "latency_s": worst_s})
+    step_s = total_s * pp
+    static = static_energy_j(hw, step_s, n_active)
+    energy += static
+    ops_df = pd.DataFrame.from_records(records)
+    if len(ops_df) and pp > 1:
+        ops_df["total_s"] = ops_df["total_s"]  # per stage; the step runs pp stages
+    summary: dict[str, Any] = {
+        "hardware": hw.name,
+        "workload": getattr(workload, "name", "workload"),
+        "fidelity": fidelity,
+        "n_devices": n_active,
+        "latency_s": step_s,
+        "cycles": step_s * f * 1e9,
+    }
+    comp_cyc = float(sum(r.t.compute_cycles * r.op.repeat for r in rows if r.device < 0) + max(
+        [sum(r.t.compute_cycles * r.op.repeat for r in rows if r.device == d) for d in range(hw.n_devices)] or [0.0]))
+    summary["compute_cycles"] = comp_cyc
+    summary["stall_cycles"] = max(summary["cycles"] - comp_cyc, 0.0)
+    summary["energy_j"] = energy
+    summary["static_energy_j"] = static
+    flops = float(sum(r.op.flops * r.op.repeat for r in rows))
+    summary["flops"] = flops
+    dtype = _main_dtype(rows)
+    peak = device.peak_flops(dtype) * n_active if dtype else 0.0
+    summary["utilization"] = flops * pp / (peak * step_s) if peak and step_s else 0.0
+    if cause_s:
+        worst_cause = max(cause_s, key=lambda c: cause_s[c])
+        tot = sum(cause_s.values()) or 1.0
+        summary["bottleneck"] = worst_cause
+        summary["bottleneck_share"] = cause_s[worst_cause] / tot
+        summary["time_by_cause_s"] = {c: v * pp for c, v in sorted(cause_s.items())}
+    else:
+        summary["bottleneck"] = "none"
+        summary["bottleneck_share"] = 0.0
+    summary["bytes_by_level"] = {lv: level_r.get(lv, 0.0) + level_w.get(lv, 0.0) for lv in sorted(set(level_r) | set(level_w))}
+    summary["link_bytes"] = link_total
+    sc = _scenario(workload)
+    if sc is not None:
+        phase = getattr(sc, "phase", "decode")
+        batch = int(getattr(sc, "batch", 1))
+        if phase == "prefill":
+            tokens = batch * int(getattr(sc, "prompt_len", getattr(sc, "context_len", 1)))
+            summary["ttft_s"] = step_s
+        else:
+            tokens = batch
+            summary["tpot_s"] = step_s
+        summary["tokens"] = tokens
+        summary["tokens_per_s"] = tokens / step_s if step_s else 0.0
+        summary["energy_per_token_j"] = energy / tokens if tokens else 0.0
+    mem_fn = getattr(workload, "memory_per_device", None)
+    if mem_fn is not None:
+        mem = mem_fn()
+        summary["peak_memory_bytes"] = float(sum(float(v) for v in mem.values()))
+        for k, v in mem.items():
+            summary[f"memory_{k}"] = float(v)
+    summary["extrapolated"] = any(r.t.extrapolated for r in rows)
+    devices_df = pd.DataFrame(
+        {"device": np.arange(hw.n_devices), "latency_s": dev_time * pp, "read_bytes": dev_bytes, "active": np.arange(hw.n_devices) < n_active}
+    )
+    levels_df = pd.DataFrame(
+        [{"level": lv, "read_bytes": level_r.get(lv, 0.0), "write_bytes": level_w.get(lv, 0.0)} for lv in sorted(set(level_r) | set(level_w))]
+    )
+    links_df = pd.DataFrame(
+        [{"op": r.op.name, "collective": r.op.collective, "link_bytes": r.t.link_bytes, "repeat": r.op.repeat} for r in rows if r.op.kind == "collective"]
+    )
+    return SimResult(
+        hardware=hw.name,
+        workload=str(getattr(workload, "name", "workload")),
+        fidelity=fidelity,
+        totals=summary,
+        ops=ops_df,
+        devices=devices_df,
+        levels=levels_df,
+        links=links_df,
+        experts=pd.DataFrame.from_records(experts),
+        notes=tuple(dict.fromkeys(notes)),
+    )
+
+
+def _main_dtype(rows: Sequence[_Row]) -> str:
+    weights: dict[str, float] = {}
+    for r in rows:
+        if r.op.kind in ("gemm", "grouped_gemm"):
+            weights[r.op.dtype] = weights.get(r.op.dtype, 0.0) + r.op.flops * r.op.repeat
+    return max(weights, key=lambda d: weights[d]) if weights else ""
+
+
+def _op_record(hw: System, r: _Row, latency_s: float, fidelity: str, per_device: bool, energy_j: float) -> dict[str, Any]:
+    device = hw.device
+    op, t = r.op, r.t
+    dram = device.dram.name
+    dram_bytes = t.level_read_bytes.get(dram, 0.0) + t.level_write_bytes.get(dram, 0.0)
+    stalls = t.stall_cycles
+    cause = max(stalls, key=lambda c: stalls[c]) if stalls else "none"
+    if t.overhead_s > latency_s - t.overhead_s and op.kind != "collective":
+        cause = "overhead"
+    peak = device.peak_flops(op.dtype) if op.kind in ("gemm", "grouped_gemm") and canonical_dtype(op.dtype) in device.core.matrix_unit.macs_per_cycle else 0.0
+    rec: dict[str, Any] = {
+        "op": op.name,
+        "kind": op.kind,
+        "layer": op.layer,
+        "device": r.device,
+        "repeat": op.repeat,
+        "m": op.m,
+        "n": op.n,
+        "k": op.k,
+        "batch": op.batch,
+        "dtype": op.dtype,
+        "b_dtype": op.b_dtype,
+        "b_pattern": op.b_pattern,
+        "cycles": t.cycles,
+        "compute_cycles": t.compute_cycles,
+        "stall_cycles": max(t.cycles - t.compute_cycles, 0.0),
+        "latency_s": latency_s,
+        "total_s": latency_s * op.repeat,
+        "flops": op.flops,
+        "effective_macs": t.effective_macs,
+        "arithmetic_intensity": op.flops / dram_bytes if dram_bytes else float("nan"),
+        "achieved_flops_per_s": op.flops / latency_s if latency_s else 0.0,
+        "utilization": (op.flops / latency_s / peak) if peak and latency_s else 0.0,
+        "bottleneck": cause,
+        "energy_j": energy_j,
+        "overhead_s": t.overhead_s,
+        "interconnect_s": t.interconnect_s,
+        "tile_m": t.tile[0],
+        "tile_n": t.tile[1],
+        "tile_k": t.tile[2],
+        "n_tiles": t.n_tiles,
+        "link_bytes": t.link_bytes,
+        "extrapolated": t.extrapolated,
+    }
+    for lv in device.memory:
+        rec[f"bytes_{lv.name}"] = t.level_read_bytes.get(lv.name, 0.0) + t.level_write_bytes.get(lv.name, 0.0)
+    cyc_total = sum(stalls.values()) or 1.0
+    body = latency_s - t.overhead_s
+    for c in ("compute", "latency", "imbalance", "interconnect"):
+        rec[f"time_{c}_s"] = body * stalls.get(c, 0.0) / cyc_total
+    rec["time_memory_s"] = body * sum(v for c, v in stalls.items() if c.startswith("memory:")) / cyc_total
+    _ = fidelity
+    return rec

@@ -1,0 +1,379 @@
+"""Per-op timing on one device: map -> plan -> schedule -> account.
+
+* **Map**: :func:`simsparse.models.memory.choose_gemm_mapping` picks tile sizes that fit the
+  buffer level, the split of K and the loop order, ranked by the analytic estimate
+  :func:`_estimate` (the same per-wave costs without contention).
+* **Plan**: the op becomes a stream of *steps* (a wave of tiles cut into K chunks): per step
+  the cycles each memory level needs to deliver its bytes, the matrix-unit cycles from the
+  registered compute model, and the result stores.
+* **Schedule**: the numba list scheduler (:mod:`simsparse.kernels.scheduler`) runs the
+  double-buffered stream on a memory port and the compute array; its makespan is the op's
+  cycles. Streams longer than :data:`MAX_STEPS` uniform steps are extrapolated from the
+  simulated steady state (exact for uniform steps; the result says so).
+* **Account**: bytes per level, energy, and the stall cycles attributed to their cause.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simsparse.errors import SimulationError
+from simsparse.hw import Device, MatrixUnit
+from simsparse.kernels.scheduler import pipeline_tasks, schedule
+from simsparse.models.compute import ComputeCost, GemmTask, compute_model
+from simsparse.models.memory import choose_gemm_mapping, hierarchy_of, operand_bytes, wave_dram_bytes
+from simsparse.models.memory.mapping import ACCUMULATOR_BYTES, GemmMapping
+from simsparse.units import canonical_dtype, dtype_bytes
+from simsparse.workload.op import Op
+
+__all__ = ["MAX_STEPS", "OpTiming", "time_compute_op"]
+
+MAX_STEPS = 2048
+"""Longest step stream scheduled in full; longer uniform streams are extrapolated."""
+K_CHUNKS = 8
+"""K slices per wave in the plan (the pipeline granularity of loads vs compute)."""
+
+
+@dataclass(slots=True, kw_only=True)
+class OpTiming:
+    """Timing and traffic of one execution of an op on one device."""
+
+    cycles: float
+    compute_cycles: float
+    stall_cycles: dict[str, float]
+    overhead_s: float
+    level_read_bytes: dict[str, float]
+    level_write_bytes: dict[str, float]
+    effective_macs: float = 0.0
+    energy_macs: float = 0.0
+    vector_flops: float = 0.0
+    tile: tuple[int, int, int] = (0, 0, 0)
+    n_tiles: int = 0
+    extrapolated: bool = False
+    link_bytes: float = 0.0
+    interconnect_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+
+def _gemm_task(op: Op, m: int, n: int, k: int, batch: int) -> GemmTask:
+    return GemmTask(
+        m=m,
+        n=n,
+        k=k,
+        batch=batch,
+        dtype=op.dtype,
+        b_pattern=op.b_pattern if op.b_is_weight else "dense",
+        b_density=op.b_density if op.b_is_weight else 1.0,
+        a_density=op.a_density,
+        b_block_nnz=op.b_block_nnz,
+        b_block_shape=op.b_block_shape,
+    )
+
+
+def check_dtype(unit: MatrixUnit, op: Op) -> None:
+    """Raise a clear error if the matrix unit has no rate for the op's compute dtype."""
+    if canonical_dtype(op.dtype) not in unit.macs_per_cycle:
+        have = ", ".join(sorted(unit.macs_per_cycle))
+        raise SimulationError(f"op {op.name!r}: dtype: expected one the matrix unit supports ({have}), got {op.dtype!r}")
+
+
+def _run_stream(load: np.ndarray, compute: np.ndarray, store: np.ndarray) -> tuple[float, bool]:
+    """Makespan of a double-buffered step stream; extrapolates long uniform streams."""
+    n = len(load)
+    uniform = n > MAX_STEPS and np.ptp(load) == 0 and np.ptp(compute) == 0 and np.ptp(store) == 0
+    if n > MAX_STEPS and not uniform:
+        # Stride-sample in blocks that keep the pattern, then scale by the block count.
+        reps = math.ceil(n / MAX_STEPS)
+        load = np.add.reduceat(load, np.arange(0, n, reps))
+        compute = np.add.reduceat(compute, np.arange(0, n, reps))
+        store = np.add.reduceat(store, np.arange(0, n, reps))
+        span, _ = _run_stream(load, compute, store)
+        return span, True
+    if uniform:
+        head = MAX_STEPS // 2
+        t1 = _makespan(load[:head], compute[:head], store[:head])
+        t2 = _makespan(load[: 2 * head], compute[: 2 * head], store[: 2 * head])
+        per = (t2 - t1) / head
+        return t2 + per * (n - 2 * head), True
+    return _makespan(load, compute, store), False
+
+
+def _makespan(load: np.ndarray, compute: np.ndarray, store: np.ndarray) -> float:
+    tasks = pipeline_tasks(load, compute, store, len(load), 2)
+    _, finish, _ = schedule(tasks["duration"], tasks["resource"], tasks["capacity"], tasks["dep_ptr"], tasks["dep_idx"])
+    return float(finish.max()) if len(finish) else 0.0
+
+
+def _bytes_per_cycle(gb_per_s: float, freq_ghz: float) -> float:
+    return gb_per_s / freq_ghz
+
+
+def _account(
+    device: Device,
+    span: float,
+    compute_busy: float,
+    mem_cycles: dict[str, float],
+    latency_cycles: float,
+    imbalance_cycles: float,
+) -> dict[str, float]:
+    """Split ``span - compute`` into causes: the memory level that bound most, latency, imbalance."""
+    stall = max(span - compute_busy, 0.0)
+    out: dict[str, float] = {"compute": compute_busy - imbalance_cycles, "imbalance": imbalance_cycles}
+    if stall > 0 and mem_cycles:
+        worst = max(mem_cycles, key=lambda k: mem_cycles[k])
+        out[f"memory:{worst}"] = stall
+    elif stall > 0:
+        out["latency"] = stall
+    out["latency"] = out.get("latency", 0.0) + latency_cycles
+    return out
+
+
+def _gpu_gemm(device: Device, op: Op) -> OpTiming:
+    unit = device.core.matrix_unit
+    h = hierarchy_of(device)
+    ob = operand_bytes(op, unit)
+    model = compute_model(unit.compute_model)
+    f = device.freq_ghz
+    shared_cap = float(h.shared.capacity_bytes) if h.shared is not None else None
+    if op.kind == "grouped_gemm":
+        active = [t for t in op.group_tokens if t > 0]
+        if not active:
+            return OpTiming(cycles=0, compute_cycles=0, stall_cycles={}, overhead_s=device.kernel_launch_s,
+                            level_read_bytes={}, level_write_bytes={})
+        m_eff = max(1, round(sum(active) / len(active)))
+        batch = len(active)
+    else:
+        m_eff, batch, active = op.m, op.batch, []
+    n, k = op.n, op.k
+    dram_bw = _bytes_per_cycle(h.dram.read_gb_per_s * h.dram.sustained_fraction, f)
+    dram_wbw = _bytes_per_cycle(h.dram.write_gb_per_s * h.dram.sustained_fraction, f)
+    shared_bw = _bytes_per_cycle(h.shared.read_gb_per_s, f) if h.shared is not None else dram_bw
+    fill_bw_core = _bytes_per_cycle(h.buffer.write_gb_per_s, f) / (device.n_cores if h.buffer.scope == "core" else 1)
+    cache: dict[tuple[int, int, int], ComputeCost] = {}
+
+    def tile_cost(mp: GemmMapping) -> ComputeCost:
+        key = (mp.tile_m, mp.tile_n, mp.split_k)
+        if key not in cache:
+            cache[key] = model.cost(unit, _gemm_task(op, mp.tile_m, mp.tile_n, math.ceil(k / mp.split_k), 1))
+        return cache[key]
+
+    def n_tiles_of(mp: GemmMapping) -> int:
+        if active:
+            return sum(math.ceil(t / mp.tile_m) for t in active) * math.ceil(n / mp.tile_n) * mp.split_k
+        return mp.n_tiles
+
+    def estimate(mp: GemmMapping) -> float:
+        tiles = n_tiles_of(mp)
+        waves = math.ceil(tiles / device.n_cores)
+        comp = tile_cost(mp).cycles * waves
+        k_s = math.ceil(k / mp.split_k)
+        panel = k_s * (mp.tile_m * ob.a + mp.tile_n * ob.b)
+        fill = tiles * panel / shared_bw
+        per_core = min(tiles, device.n_cores)
+        fill_core = waves * panel / fill_bw_core if per_core else 0.0
+        compulsory = (op.m * k * ob.a + k * n * ob.b * batch) / dram_bw
+        return max(comp, fill, fill_core, compulsory)
+
+    mp = choose_gemm_mapping(device, m_eff, n, k, batch, ob.a, ob.b, estimate)
+    tiles = n_tiles_of(mp)
+    waves = math.ceil(tiles / device.n_cores)
+    cost = tile_cost(mp)
+    k_s = math.ceil(k / mp.split_k)
+    panel = k_s * (mp.tile_m * ob.a + mp.tile_n * ob.b)
+    # DRAM reads per wave
+    if active:
+        w_bytes = np.full(waves, (op.m * k * ob.a + k * n * ob.b * batch) / waves)
+    else:
+        w_bytes = wave_dram_bytes(m_eff, n, k, batch, mp, device.n_cores, ob.a, ob.b, shared_cap)
+    tiles_in_wave = np.full(waves, device.n_cores, dtype=float)
+    tiles_in_wave[-1] = tiles - device.n_cores * (waves - 1)
+    fill_bytes = tiles_in_wave * panel
+    out_bytes = op.m * n * ob.c * (1 if active else op.batch)
+    rmw_bytes = 0.0
+    if mp.split_k > 1:
+        rmw_bytes = op.m * n * op.batch * ACCUMULATOR_BYTES * mp.split_k
+    store_wave = (out_bytes + 2 * rmw_bytes) / waves
+    chunks = max(1, min(K_CHUNKS, math.ceil(k_s / mp.tile_k)))
+    dram_c = w_bytes / dram_bw
+    shared_c = fill_bytes / shared_bw
+    core_c = panel / fill_bw_core * np.ones(waves)
+    load_c = np.maximum(np.maximum(dram_c, shared_c), core_c)
+    comp_c = np.full(waves, cost.cycles)
+    load = np.repeat(load_c / chunks, chunks)
+    comp = np.repeat(comp_c / chunks, chunks)
+    store = np.zeros(waves * chunks)
+    store[chunks - 1 :: chunks] = store_wave / dram_wbw
+    span, extrap = _run_stream(load, comp, store)
+    latency = h.dram.latency_ns * f
+    mem_cycles = {h.dram.name: float(dram_c.sum() + store.sum())}
+    if h.shared is not None:
+        mem_cycles[h.shared.name] = float(shared_c.sum())
+    mem_cycles[h.buffer.name] = float(core_c.sum())
+    compute_busy = float(comp.sum())
+    imb = cost.imbalance_cycles * waves
+    stalls = _account(device, span, compute_busy, mem_cycles, latency, imb)
+    reads = {h.dram.name: float(w_bytes.sum() + rmw_bytes)}
+    writes = {h.dram.name: float(out_bytes + rmw_bytes)}
+    if h.shared is not None:
+        reads[h.shared.name] = float(fill_bytes.sum())
+        writes[h.shared.name] = float(w_bytes.sum() + out_bytes)
+    reads[h.buffer.name] = reads.get(h.buffer.name, 0.0) + float(fill_bytes.sum())
+    writes[h.buffer.name] = writes.get(h.buffer.name, 0.0) + float(fill_bytes.sum())
+    return OpTiming(
+        cycles=span + latency,
+        compute_cycles=compute_busy,
+        stall_cycles=stalls,
+        overhead_s=device.kernel_launch_s,
+        level_read_bytes=reads,
+        level_write_bytes=writes,
+        effective_macs=cost.effective_macs * tiles,
+        energy_macs=cost.energy_macs * tiles,
+        vector_flops=cost.vector_flops * tiles,
+        tile=(mp.tile_m, mp.tile_n, mp.tile_k),
+        n_tiles=tiles,
+        extrapolated=extrap,
+    )
+
+
+def _systolic_gemm(device: Device, op: Op) -> OpTiming:
+    """A GEMM on systolic cores: ``n`` split over the cores, each core's GEMM timed by the exact
+    closed form (through the compute model); memory streams the folds with double buffering."""
+    unit = device.core.matrix_unit
+    h = hierarchy_of(device)
+    ob = operand_bytes(op, unit)
+    model = compute_model(unit.compute_model)
+    f = device.freq_ghz
+    if op.kind == "grouped_gemm":
+        groups = [t for t in op.group_tokens if t > 0]
+    else:
+        groups = [op.m] * op.batch
+    n_core = math.ceil(op.n / device.n_cores)
+    cores_used = min(device.n_cores, op.n)
+    comp_total = 0.0
+    eff = emac = vec = imb = 0.0
+    folds = 0
+    for mg in sorted(set(groups)):
+        count = groups.count(mg)
+        c = model.cost(unit, _gemm_task(op, mg, n_core, op.k, 1))
+        comp_total += c.cycles * count
+        eff += c.effective_macs * count * cores_used
+        emac += c.energy_macs * count * cores_used
+        vec += c.vector_flops * count * cores_used
+        imb += c.imbalance_cycles * count
+        folds += count * math.ceil(mg / unit.array_rows) * math.ceil(n_core / unit.array_cols)
+    a_bytes = sum(groups) * op.k * ob.a
+    b_bytes = op.k * op.n * ob.b * (len(groups) if (op.kind == "grouped_gemm" or not op.b_is_weight) else 1)
+    c_bytes = sum(groups) * op.n * ob.c
+    per_core_ws = (a_bytes + (b_bytes + c_bytes) / max(cores_used, 1))
+    refetch = 1.0
+    if per_core_ws > h.buffer.capacity_bytes * (device.n_cores if h.buffer.scope == "device" else 1):
+        # A is re-streamed once per column fold of B that does not stay resident.
+        refetch = float(max(1, math.ceil(n_core / unit.array_cols)))
+    dram_read = a_bytes * cores_used * refetch + b_bytes
+    dram_bw = _bytes_per_cycle(h.dram.read_gb_per_s * h.dram.sustained_fraction, f)
+    dram_wbw = _bytes_per_cycle(h.dram.write_gb_per_s * h.dram.sustained_fraction, f)
+    steps = max(1, folds)
+    load = np.full(steps, dram_read / steps / dram_bw)
+    comp = np.full(steps, comp_total / steps)
+    store = np.full(steps, c_bytes / steps / dram_wbw)
+    span, extrap = _run_stream(load, comp, store)
+    stall = span - comp_total
+    # transfers below half a cycle are hidden in the array's skewed operand injection
+    stall_int = float(round(stall))
+    latency = h.dram.latency_ns * f
+    stalls = _account(device, comp_total + stall_int, comp_total, {h.dram.name: float(load.sum() + store.sum())}, latency, imb)
+    reads = {h.dram.name: float(dram_read), h.buffer.name: float(a_bytes * cores_used + b_bytes)}
+    writes = {h.dram.name: float(c_bytes), h.buffer.name: float(dram_read)}
+    return OpTiming(
+        cycles=comp_total + stall_int + latency,
+        compute_cycles=comp_total,
+        stall_cycles=stalls,
+        overhead_s=device.kernel_launch_s,
+        level_read_bytes=reads,
+        level_write_bytes=writes,
+        effective_macs=eff,
+        energy_macs=emac,
+        vector_flops=vec,
+        tile=(unit.array_rows, unit.array_cols, op.k),
+        n_tiles=steps,
+        extrapolated=extrap,
+    )
+
+
+def _streaming(device: Device, op: Op, read_bytes: float, write_bytes: float, flops: float) -> OpTiming:
+    """A memory-streaming op (elementwise, embedding) on the vector units of every core."""
+    h = hierarchy_of(device)
+    f = device.freq_ghz
+    vu = device.core.vector_unit
+    rate = vu.flops_per_cycle.get(canonical_dtype(op.a_dtype), vu.flops_per_cycle["fp32"]) * device.n_cores
+    steps = max(1, min(64, math.ceil((read_bytes + write_bytes) / (device.n_cores * 32 * 1024))))
+    dram_bw = _bytes_per_cycle(h.dram.read_gb_per_s * h.dram.sustained_fraction, f)
+    dram_wbw = _bytes_per_cycle(h.dram.write_gb_per_s * h.dram.sustained_fraction, f)
+    load = np.full(steps, read_bytes / steps / dram_bw)
+    comp = np.full(steps, flops / rate / steps)
+    store = np.full(steps, write_bytes / steps / dram_wbw)
+    span, extrap = _run_stream(load, comp, store)
+    latency = h.dram.latency_ns * f
+    stalls = _account(device, span, float(comp.sum()), {h.dram.name: float(load.sum() + store.sum())}, latency, 0.0)
+    return OpTiming(
+        cycles=span + latency,
+        compute_cycles=float(comp.sum()),
+        stall_cycles=stalls,
+        overhead_s=device.kernel_launch_s,
+        level_read_bytes={h.dram.name: read_bytes},
+        level_write_bytes={h.dram.name: write_bytes},
+        vector_flops=flops,
+        n_tiles=steps,
+        extrapolated=extrap,
+    )
+
+
+def time_compute_op(device: Device, op: Op) -> OpTiming:
+    """Event-fidelity timing of a non-collective op on one device."""
+    if op.kind in ("gemm", "grouped_gemm"):
+        check_dtype(device.core.matrix_unit, op)
+        t = _systolic_gemm(device, op) if device.core.matrix_unit.kind == "systolic" else _gpu_gemm(device, op)
+        if t.vector_flops:
+            vu = device.core.vector_unit
+            rate = vu.flops_per_cycle["fp32"] * device.n_cores
+            extra = t.vector_flops / rate
+            t.cycles += extra
+            t.stall_cycles["compute"] = t.stall_cycles.get("compute", 0.0) + extra
+            t.compute_cycles += extra
+            t.notes.append("sparse weights decompressed on the vector unit (pattern not native)")
+        _dequant(device, op, t)
+        return t
+    if op.kind == "elementwise":
+        elems = float(op.m) * op.n * op.batch
+        b = dtype_bytes(op.a_dtype)
+        return _streaming(device, op, elems * b * op.n_inputs, elems * dtype_bytes(op.c_dtype), op.flops)
+    if op.kind == "embedding":
+        rows = float(op.m)
+        b = dtype_bytes(op.b_dtype)
+        return _streaming(device, op, rows * op.n * b + rows * 4, rows * op.n * dtype_bytes(op.c_dtype), 0.0)
+    raise SimulationError(f"op {op.name!r}: kind: expected a compute op, got {op.kind!r}")
+
+
+DEQUANT_FLOPS_PER_VALUE = 2.0
+"""Dequantizing a weight value costs a multiply by its scale and a subtract of its zero point
+(group-wise affine dequantization, e.g. GPTQ/AWQ W4A16 kernels)."""
+
+
+def _dequant(device: Device, op: Op, t: OpTiming) -> None:
+    """Weight-only quantization: values narrower than the compute dtype are dequantized; on the
+    vector unit that work adds cycles, fused in the matrix pipeline it is free."""
+    if not op.b_is_weight or dtype_bytes(op.b_dtype) >= dtype_bytes(op.dtype):
+        return
+    if device.core.matrix_unit.dequant == "fused":
+        return
+    values = float(op.k) * op.n * op.b_density * (op.n_groups if op.kind == "grouped_gemm" else op.batch)
+    vu = device.core.vector_unit
+    rate = vu.flops_per_cycle["fp32"] * device.n_cores
+    extra = values * DEQUANT_FLOPS_PER_VALUE / rate
+    t.cycles += extra
+    t.compute_cycles += extra
+    t.vector_flops += values * DEQUANT_FLOPS_PER_VALUE
+    t.stall_cycles["compute"] = t.stall_cycles.get("compute", 0.0) + extra

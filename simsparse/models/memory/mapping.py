@@ -1,0 +1,206 @@
+"""Capacity-aware mapping of a GEMM onto the cores and memory levels of a device.
+
+A GEMM ``C[m,n] = A[m,k] @ B[k,n]`` (``batch`` times) is cut into output tiles ``tile_m x
+tile_n``; each tile streams ``tile_k``-deep slices of A and B through the innermost buffer level
+(shared memory / SRAM) with double buffering, so a candidate fits when ``2 * tile_k * (tile_m *
+a + tile_n * b) + tile_m * tile_n * acc`` bytes fit that level. Tiles run ``n_cores`` at a time
+(a *wave*). ``split_k`` splits K when there are fewer tiles than cores (partial sums then cost a
+read-modify-write in fp32). Tiles are visited in row-panel groups of ``swizzle`` rows (the
+loop order): DRAM traffic of a wave is the A row panels and B column panels it touches that the
+previous wave did not leave in the shared level (L2) - reuse follows from the tiling and the L2
+capacity, not from a constant.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from simsparse.errors import SimulationError
+from simsparse.hw import Device, MemoryLevel
+
+__all__ = ["GemmMapping", "Hierarchy", "choose_gemm_mapping", "hierarchy_of", "wave_dram_bytes"]
+
+ACCUMULATOR_BYTES = 4.0
+"""Partial sums are accumulated in fp32 (NVIDIA tensor cores and TPU MXUs accumulate in fp32)."""
+N_BUFFERS = 2
+"""Double buffering: load slice i+1 while computing slice i (DESIGN.md section 3)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hierarchy:
+    """The roles of a device's memory levels for the mapper."""
+
+    buffer: MemoryLevel
+    shared: MemoryLevel | None
+    dram: MemoryLevel
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        out = [self.buffer.name]
+        if self.shared is not None:
+            out.append(self.shared.name)
+        if self.dram.name not in out:
+            out.append(self.dram.name)
+        return tuple(out)
+
+
+def hierarchy_of(device: Device) -> Hierarchy:
+    """Buffer (innermost non-register level), shared (device-scope on-chip level) and DRAM."""
+    levels = [lv for lv in device.memory if lv.kind != "register_file"]
+    dram = device.memory[-1]
+    on_chip = [lv for lv in levels if lv is not dram]
+    if not on_chip:
+        return Hierarchy(buffer=dram, shared=None, dram=dram)
+    buffer = on_chip[0]
+    shared = next((lv for lv in on_chip[1:] if lv.scope == "device"), None)
+    if buffer.scope == "device" and shared is None:
+        shared = None
+    return Hierarchy(buffer=buffer, shared=shared, dram=dram)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GemmMapping:
+    """A chosen mapping: tile sizes, split of K, loop order (swizzle) and the resulting waves."""
+
+    tile_m: int
+    tile_n: int
+    tile_k: int
+    split_k: int
+    swizzle: int
+    n_tiles: int
+    n_waves: int
+    footprint_bytes: float
+
+
+def footprint(tile_m: int, tile_n: int, tile_k: int, a: float, b: float) -> float:
+    """Bytes a tile needs in the buffer level: double-buffered A/B slices plus the fp32 accumulator."""
+    return N_BUFFERS * tile_k * (tile_m * a + tile_n * b) + tile_m * tile_n * ACCUMULATOR_BYTES
+
+
+def _tile_options(unit_dim: int, extent: int, limit: int = 256) -> list[int]:
+    opts = []
+    t = max(unit_dim, 1)
+    while t <= max(limit, unit_dim):
+        opts.append(t)
+        if t >= extent:
+            break
+        t *= 2
+    return opts
+
+
+def candidate_mappings(
+    m: int, n: int, k: int, batch: int, n_cores: int, row_unit: int, col_unit: int, a: float, b: float, capacity: int
+) -> list[GemmMapping]:
+    """Every candidate tile shape and split that fits ``capacity`` bytes of buffer."""
+    out: list[GemmMapping] = []
+    for tm in _tile_options(row_unit, m):
+        for tn in _tile_options(col_unit, n):
+            for tk in (32, 64, 128):
+                tk_eff = min(tk, k)
+                fp = footprint(tm, tn, tk_eff, a, b)
+                if fp > capacity:
+                    continue
+                tiles = math.ceil(m / tm) * math.ceil(n / tn) * batch
+                split = 1
+                if tiles < n_cores:
+                    split = max(1, min(n_cores // tiles, k // max(4 * tk_eff, 1)))
+                total = tiles * split
+                waves = math.ceil(total / n_cores)
+                rows = math.ceil(m / tm)
+                for sw in (1, 4, 8) if rows > 1 else (1,):
+                    out.append(
+                        GemmMapping(
+                            tile_m=tm, tile_n=tn, tile_k=tk_eff, split_k=split, swizzle=min(sw, rows),
+                            n_tiles=total, n_waves=waves, footprint_bytes=fp,
+                        )
+                    )
+    return out
+
+
+def wave_dram_bytes(
+    m: int, n: int, k: int, batch: int, mp: GemmMapping, n_cores: int, a: float, b: float, shared_capacity: float | None
+) -> np.ndarray:
+    """DRAM read bytes of each wave (A and B panels), given the shared level's capacity.
+
+    With no shared level every tile reads its own panels. If the whole of A and B fits the
+    shared level, each byte is read from DRAM once (compulsory traffic). Otherwise a wave reads
+    the panels it touches, minus those the previous wave touched when both waves' panels fit.
+    """
+    rows, cols = math.ceil(m / mp.tile_m), math.ceil(n / mp.tile_n)
+    k_split = math.ceil(k / mp.split_k)
+    a_panel = mp.tile_m * k_split * a
+    b_panel = mp.tile_n * k_split * b
+    total_a = m * k * a * batch
+    total_b = k * n * b * batch
+    n_waves = mp.n_waves
+    per_wave_tiles = n_cores
+    t = np.arange(mp.n_tiles, dtype=np.int64)
+    s = t % mp.split_k
+    tt = t // mp.split_k
+    per_batch = rows * cols
+    bi = tt // per_batch
+    r = tt % per_batch
+    sw = max(mp.swizzle, 1)
+    group = r // (sw * cols)
+    within = r % (sw * cols)
+    g_rows = np.minimum(sw, rows - group * sw)
+    row = group * sw + within % g_rows
+    col = within // g_rows
+    wave = t // per_wave_tiles
+    a_key = (bi * rows + row) * mp.split_k + s
+    b_key = (bi * cols + col) * mp.split_k + s
+    if shared_capacity is None:
+        per_tile = np.full(mp.n_tiles, a_panel + b_panel)
+        return np.bincount(wave, weights=per_tile, minlength=n_waves)
+    if total_a + total_b <= shared_capacity:
+        out = np.zeros(n_waves)
+        a_first = np.unique(a_key, return_index=True)[1]
+        b_first = np.unique(b_key, return_index=True)[1]
+        np.add.at(out, wave[a_first], a_panel)
+        np.add.at(out, wave[b_first], b_panel)
+        return out
+    out = np.zeros(n_waves)
+    prev_a: np.ndarray = np.empty(0, dtype=np.int64)
+    prev_b: np.ndarray = np.empty(0, dtype=np.int64)
+    bounds = np.searchsorted(wave, np.arange(n_waves + 1))
+    for w in range(n_waves):
+        lo, hi = bounds[w], bounds[w + 1]
+        ua = np.unique(a_key[lo:hi])
+        ub = np.unique(b_key[lo:hi])
+        set_bytes = ua.size * a_panel + ub.size * b_panel
+        prev_bytes = prev_a.size * a_panel + prev_b.size * b_panel
+        if set_bytes + prev_bytes <= shared_capacity:
+            new_a = ua.size - np.isin(ua, prev_a, assume_unique=True).sum()
+            new_b = ub.size - np.isin(ub, prev_b, assume_unique=True).sum()
+        else:
+            new_a, new_b = ua.size, ub.size
+        out[w] = new_a * a_panel + new_b * b_panel
+        prev_a, prev_b = ua, ub
+    return out
+
+
+def choose_gemm_mapping(
+    device: Device, m: int, n: int, k: int, batch: int, a: float, b: float, cost: "CostFn"
+) -> GemmMapping:
+    """The candidate mapping with the least estimated time ``cost(mapping)``; deterministic.
+
+    Raises :class:`SimulationError` naming the buffer level when no tile fits it.
+    """
+    h = hierarchy_of(device)
+    unit = device.core.matrix_unit
+    cands = candidate_mappings(m, n, k, batch, device.n_cores, unit.array_rows, unit.array_cols, a, b, h.buffer.capacity_bytes)
+    if not cands:
+        need = footprint(unit.array_rows, unit.array_cols, min(32, k), a, b)
+        raise SimulationError(
+            f"memory[{h.buffer.name}].capacity_bytes: expected room for the smallest tile "
+            f"({unit.array_rows}x{unit.array_cols}x{min(32, k)}, {need:.0f} bytes), got {h.buffer.capacity_bytes}"
+        )
+    return min(cands, key=lambda mp: (cost(mp), mp.tile_m * mp.tile_n, mp.tile_k, mp.swizzle))
+
+
+from collections.abc import Callable  # noqa: E402
+
+CostFn = Callable[[GemmMapping], float]
