@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -177,36 +178,53 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         compulsory = (op.m * k * ob.a + k * n * ob.b * batch) / dram_bw
         return max(comp, fill, fill_core, compulsory)
 
-    mp = choose_gemm_mapping(device, m_eff, n, k, batch, ob.a, ob.b, estimate)
-    tiles = n_tiles_of(mp)
-    waves = math.ceil(tiles / device.n_cores)
-    cost = tile_cost(mp)
-    k_s = math.ceil(k / mp.split_k)
-    panel = k_s * (mp.tile_m * ob.a + mp.tile_n * ob.b)
-    # DRAM reads per wave
-    if active:
-        w_bytes = np.full(waves, (op.m * k * ob.a + k * n * ob.b * batch) / waves)
-    else:
-        w_bytes = wave_dram_bytes(m_eff, n, k, batch, mp, device.n_cores, ob.a, ob.b, shared_cap)
-    tiles_in_wave = np.full(waves, device.n_cores, dtype=float)
-    tiles_in_wave[-1] = tiles - device.n_cores * (waves - 1)
-    fill_bytes = tiles_in_wave * panel
-    out_bytes = op.m * n * ob.c * (1 if active else op.batch)
-    rmw_bytes = 0.0
-    if mp.split_k > 1:
-        rmw_bytes = op.m * n * op.batch * ACCUMULATOR_BYTES * mp.split_k
-    store_wave = (out_bytes + 2 * rmw_bytes) / waves
-    chunks = max(1, min(K_CHUNKS, math.ceil(k_s / mp.tile_k)))
-    dram_c = w_bytes / dram_bw
-    shared_c = fill_bytes / shared_bw
-    core_c = panel / fill_bw_core * np.ones(waves)
-    load_c = np.maximum(np.maximum(dram_c, shared_c), core_c)
-    comp_c = np.full(waves, cost.cycles)
-    load = np.repeat(load_c / chunks, chunks)
-    comp = np.repeat(comp_c / chunks, chunks)
-    store = np.zeros(waves * chunks)
-    store[chunks - 1 :: chunks] = store_wave / dram_wbw
-    span, extrap = _run_stream(load, comp, store)
+    def plan(mp: GemmMapping) -> dict[str, Any]:
+        tiles = n_tiles_of(mp)
+        waves = math.ceil(tiles / device.n_cores)
+        cost = tile_cost(mp)
+        k_s = math.ceil(k / mp.split_k)
+        panel = k_s * (mp.tile_m * ob.a + mp.tile_n * ob.b)
+        if active:
+            w_bytes = np.full(waves, (op.m * k * ob.a + k * n * ob.b * batch) / waves)
+        else:
+            w_bytes = wave_dram_bytes(m_eff, n, k, batch, mp, device.n_cores, ob.a, ob.b, shared_cap)
+        tiles_in_wave = np.full(waves, device.n_cores, dtype=float)
+        tiles_in_wave[-1] = tiles - device.n_cores * (waves - 1)
+        fill_bytes = tiles_in_wave * panel
+        out_bytes = op.m * n * ob.c * (1 if active else op.batch)
+        rmw_bytes = 0.0
+        if mp.split_k > 1:
+            rmw_bytes = op.m * n * op.batch * ACCUMULATOR_BYTES * mp.split_k
+        store_wave = (out_bytes + 2 * rmw_bytes) / waves
+        chunks = max(1, min(K_CHUNKS, math.ceil(k_s / mp.tile_k)))
+        dram_c = w_bytes / dram_bw
+        shared_c = fill_bytes / shared_bw
+        core_c = panel / fill_bw_core * np.ones(waves)
+        load_c = np.maximum(np.maximum(dram_c, shared_c), core_c)
+        comp_c = np.full(waves, cost.cycles)
+        load = np.repeat(load_c / chunks, chunks)
+        comp = np.repeat(comp_c / chunks, chunks)
+        store = np.zeros(waves * chunks)
+        store[chunks - 1 :: chunks] = store_wave / dram_wbw
+        span, extrap = _run_stream(load, comp, store)
+        return dict(
+            tiles=tiles, waves=waves, cost=cost, w_bytes=w_bytes, fill_bytes=fill_bytes, out_bytes=out_bytes,
+            rmw_bytes=rmw_bytes, dram_c=dram_c, shared_c=shared_c, core_c=core_c, comp=comp, store=store,
+            span=span, extrap=extrap,
+        )
+
+    plans: dict[GemmMapping, dict[str, Any]] = {}
+
+    def refine(mp: GemmMapping) -> float:
+        plans[mp] = plan(mp)
+        return float(plans[mp]["span"])
+
+    mp = choose_gemm_mapping(device, m_eff, n, k, batch, ob.a, ob.b, estimate, refine)
+    p = plans[mp]
+    tiles, waves, cost = p["tiles"], p["waves"], p["cost"]
+    w_bytes, fill_bytes, out_bytes, rmw_bytes = p["w_bytes"], p["fill_bytes"], p["out_bytes"], p["rmw_bytes"]
+    dram_c, shared_c, core_c, comp, store = p["dram_c"], p["shared_c"], p["core_c"], p["comp"], p["store"]
+    span, extrap = p["span"], p["extrap"]
     latency = h.dram.latency_ns * f
     mem_cycles = {h.dram.name: float(dram_c.sum() + store.sum())}
     if h.shared is not None:

@@ -183,11 +183,23 @@ def wave_dram_bytes(
 
 
 def choose_gemm_mapping(
-    device: Device, m: int, n: int, k: int, batch: int, a: float, b: float, cost: "CostFn"
+    device: Device,
+    m: int,
+    n: int,
+    k: int,
+    batch: int,
+    a: float,
+    b: float,
+    cost: "CostFn",
+    refine: "CostFn | None" = None,
+    n_refine: int = 6,
 ) -> GemmMapping:
-    """The candidate mapping with the least estimated time ``cost(mapping)``; deterministic.
+    """The candidate mapping with the least time; deterministic.
 
-    Raises :class:`SimulationError` naming the buffer level when no tile fits it.
+    Candidates are ranked by the analytic estimate ``cost(mapping)``; the best ``n_refine`` are
+    then re-ranked by ``refine(mapping)`` (e.g. the scheduled time with the exact per-wave DRAM
+    traffic) when given. Raises :class:`SimulationError` naming the buffer level when no tile
+    fits it.
     """
     h = hierarchy_of(device)
     unit = device.core.matrix_unit
@@ -198,7 +210,14 @@ def choose_gemm_mapping(
             f"memory[{h.buffer.name}].capacity_bytes: expected room for the smallest tile "
             f"({unit.array_rows}x{unit.array_cols}x{min(32, k)}, {need:.0f} bytes), got {h.buffer.capacity_bytes}"
         )
-    return min(cands, key=lambda mp: (cost(mp), mp.tile_m * mp.tile_n, mp.tile_k, mp.swizzle))
+    ranked = sorted(cands, key=lambda mp: (cost(mp), mp.tile_m * mp.tile_n, mp.tile_k, mp.swizzle))
+    if refine is None:
+        return ranked[0]
+    top = ranked[:n_refine]
+    # make sure every loop order of the best tile shape is among the refined candidates
+    best = ranked[0]
+    top += [c for c in ranked if (c.tile_m, c.tile_n, c.tile_k) == (best.tile_m, best.tile_n, best.tile_k) and c not in top]
+    return min(top, key=lambda mp: (refine(mp), top.index(mp)))
 
 
 from collections.abc import Callable  # noqa: E402
