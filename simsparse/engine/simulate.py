@@ -97,7 +97,9 @@ def _roofline_op(device: Device, op: Op) -> OpTiming:
         reads = elems * dtype_bytes(op.a_dtype) * op.n_inputs
         writes = elems * dtype_bytes(op.c_dtype)
         vu = device.core.vector_unit
-        comp = op.flops / (vu.flops_per_cycle.get(canonical_dtype(op.a_dtype), vu.flops_per_cycle["fp32"]) * device.n_cores)
+        comp = op.flops / (
+            vu.flops_per_cycle.get(canonical_dtype(op.a_dtype), vu.flops_per_cycle["fp32"]) * device.n_cores
+        )
         macs = 0.0
     else:
         from simsparse.units import dtype_bytes
@@ -151,7 +153,9 @@ def _cycle_op(device: Device, op: Op) -> OpTiming:
     n_arr = math.ceil(n_core / unit.n_arrays)
     ref = 0.0
     for g in groups:
-        ref += cycle_reference(g, n_arr, op.k, unit.array_rows, unit.array_cols, unit.dataflow, sparse_n, sparse_m) / pack
+        ref += (
+            cycle_reference(g, n_arr, op.k, unit.array_rows, unit.array_cols, unit.dataflow, sparse_n, sparse_m) / pack
+        )
     ref /= unit.sustained(op.dtype)
     delta = ref - t.compute_cycles
     t.cycles += delta
@@ -170,7 +174,9 @@ def _time_op(system: System, op: Op, fidelity: str) -> OpTiming:
 
 
 def _collective(system: System, op: Op, fidelity: str) -> OpTiming:
-    traffic = np.asarray(op.traffic_bytes, dtype=float).reshape(op.n_devices, op.n_devices) if op.traffic_bytes else None
+    traffic = (
+        np.asarray(op.traffic_bytes, dtype=float).reshape(op.n_devices, op.n_devices) if op.traffic_bytes else None
+    )
     kind = op.collective
     if fidelity == "roofline":
         ic = system.interconnect
@@ -179,7 +185,9 @@ def _collective(system: System, op: Op, fidelity: str) -> OpTiming:
         else:
             inj = ic.link_gb_per_s * ic.n_links_per_device * 1e9
             p = op.n_devices
-            vol = {"all_reduce": 2 * (p - 1) / p, "all_gather": (p - 1) / p, "reduce_scatter": (p - 1) / p}.get(kind, (p - 1) / p)
+            vol = {"all_reduce": 2 * (p - 1) / p, "all_gather": (p - 1) / p, "reduce_scatter": (p - 1) / p}.get(
+                kind, (p - 1) / p
+            )
             if traffic is not None:
                 off = traffic.copy()
                 np.fill_diagonal(off, 0)
@@ -187,8 +195,15 @@ def _collective(system: System, op: Op, fidelity: str) -> OpTiming:
             else:
                 secs = vol * op.n_bytes / inj if kind != "send_recv" else op.n_bytes / (ic.link_gb_per_s * 1e9)
         cyc = secs * system.device.freq_ghz * 1e9
-        return OpTiming(cycles=cyc, compute_cycles=0.0, stall_cycles={"interconnect": cyc}, overhead_s=0.0,
-                        level_read_bytes={}, level_write_bytes={}, interconnect_s=secs)
+        return OpTiming(
+            cycles=cyc,
+            compute_cycles=0.0,
+            stall_cycles={"interconnect": cyc},
+            overhead_s=0.0,
+            level_read_bytes={},
+            level_write_bytes={},
+            interconnect_s=secs,
+        )
     cost = collective_cost(system, kind, float(op.n_bytes), op.n_devices, traffic)
     cyc = cost.time_s * system.device.freq_ghz * 1e9
     return OpTiming(
@@ -228,7 +243,9 @@ def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> Sim
     ops describe one stage and a step takes ``pp`` stage times (one micro-batch).
     """
     if fidelity not in FIDELITIES:
-        raise SimulationError(f"fidelity: expected one of {', '.join(FIDELITIES)}{closest(fidelity, FIDELITIES)}, got {fidelity!r}")
+        raise SimulationError(
+            f"fidelity: expected one of {', '.join(FIDELITIES)}{closest(fidelity, FIDELITIES)}, got {fidelity!r}"
+        )
     if not isinstance(hw, System):
         raise SimulationError(f"hw: expected a System (use simsparse.load_hardware), got {type(hw).__name__}")
     tp, ep, pp = _degrees(workload)
@@ -239,8 +256,6 @@ def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> Sim
             f"got tp={tp} ep={ep} pp={pp}"
         )
     _check_fit(hw, workload)
-    device = hw.device
-    f = device.freq_ghz
     rows: list[_Row] = []
     notes: list[str] = []
     for op in workload.ops:
@@ -254,8 +269,9 @@ def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> Sim
             tokens = np.asarray(op.group_tokens)
             where = np.asarray(op.group_device)
             for d in sorted(set(op.group_device)):
-                sub = op.replace(group_tokens=tuple(int(x) for x in np.where(where == d, tokens, 0)),
-                                 m=int(tokens[where == d].sum()))
+                sub = op.replace(
+                    group_tokens=tuple(int(x) for x in np.where(where == d, tokens, 0)), m=int(tokens[where == d].sum())
+                )
                 rows.append(_Row(op=sub, device=int(d), t=_time_op(hw, sub, fidelity)))
         else:
             rows.append(_Row(op=op, device=-1, t=_time_op(hw, op, fidelity)))
@@ -270,7 +286,9 @@ def _latency_s(device: Device, t: OpTiming, fidelity: str) -> float:
     return t.cycles / (device.freq_ghz * 1e9) + t.overhead_s
 
 
-def _account(hw: System, workload: Any, rows: Sequence[_Row], fidelity: str, notes: list[str], degrees: tuple[int, int, int]) -> SimResult:
+def _account(
+    hw: System, workload: Any, rows: Sequence[_Row], fidelity: str, notes: list[str], degrees: tuple[int, int, int]
+) -> SimResult:
     device = hw.device
     f = device.freq_ghz
     tp, ep, pp = degrees
@@ -305,9 +323,8 @@ def _account(hw: System, workload: Any, rows: Sequence[_Row], fidelity: str, not
         op = worst.op
         rep = op.repeat
         for s, r in lat:
-            dyn = (
-                compute_energy_j(device, r.op.dtype, r.t.energy_macs, r.t.vector_flops)
-                + memory_energy_j(device, r.t.level_read_bytes, r.t.level_write_bytes)
+            dyn = compute_energy_j(device, r.op.dtype, r.t.energy_macs, r.t.vector_flops) + memory_energy_j(
+                device, r.t.level_read_bytes, r.t.level_write_bytes
             )
             copies = 1 if r.device >= 0 or r.op.kind == "collective" else n_active
             link_e = link_energy_j(hw, r.t.link_bytes)
@@ -355,8 +372,12 @@ def _account(hw: System, workload: Any, rows: Sequence[_Row], fidelity: str, not
         "latency_s": step_s,
         "cycles": step_s * f * 1e9,
     }
-    comp_cyc = float(sum(r.t.compute_cycles * r.op.repeat for r in rows if r.device < 0) + max(
-        [sum(r.t.compute_cycles * r.op.repeat for r in rows if r.device == d) for d in range(hw.n_devices)] or [0.0]))
+    comp_cyc = float(
+        sum(r.t.compute_cycles * r.op.repeat for r in rows if r.device < 0)
+        + max(
+            [sum(r.t.compute_cycles * r.op.repeat for r in rows if r.device == d) for d in range(hw.n_devices)] or [0.0]
+        )
+    )
     summary["compute_cycles"] = comp_cyc
     summary["stall_cycles"] = max(summary["cycles"] - comp_cyc, 0.0)
     summary["energy_j"] = energy
@@ -375,7 +396,9 @@ def _account(hw: System, workload: Any, rows: Sequence[_Row], fidelity: str, not
     else:
         summary["bottleneck"] = "none"
         summary["bottleneck_share"] = 0.0
-    summary["bytes_by_level"] = {lv: level_r.get(lv, 0.0) + level_w.get(lv, 0.0) for lv in sorted(set(level_r) | set(level_w))}
+    summary["bytes_by_level"] = {
+        lv: level_r.get(lv, 0.0) + level_w.get(lv, 0.0) for lv in sorted(set(level_r) | set(level_w))
+    }
     summary["link_bytes"] = link_total
     sc = _scenario(workload)
     if sc is not None:
@@ -398,13 +421,25 @@ def _account(hw: System, workload: Any, rows: Sequence[_Row], fidelity: str, not
             summary[f"memory_{k}"] = float(v)
     summary["extrapolated"] = any(r.t.extrapolated for r in rows)
     devices_df = pd.DataFrame(
-        {"device": np.arange(hw.n_devices), "latency_s": dev_time * pp, "read_bytes": dev_bytes, "active": np.arange(hw.n_devices) < n_active}
+        {
+            "device": np.arange(hw.n_devices),
+            "latency_s": dev_time * pp,
+            "read_bytes": dev_bytes,
+            "active": np.arange(hw.n_devices) < n_active,
+        }
     )
     levels_df = pd.DataFrame(
-        [{"level": lv, "read_bytes": level_r.get(lv, 0.0), "write_bytes": level_w.get(lv, 0.0)} for lv in sorted(set(level_r) | set(level_w))]
+        [
+            {"level": lv, "read_bytes": level_r.get(lv, 0.0), "write_bytes": level_w.get(lv, 0.0)}
+            for lv in sorted(set(level_r) | set(level_w))
+        ]
     )
     links_df = pd.DataFrame(
-        [{"op": r.op.name, "collective": r.op.collective, "link_bytes": r.t.link_bytes, "repeat": r.op.repeat} for r in rows if r.op.kind == "collective"]
+        [
+            {"op": r.op.name, "collective": r.op.collective, "link_bytes": r.t.link_bytes, "repeat": r.op.repeat}
+            for r in rows
+            if r.op.kind == "collective"
+        ]
     )
     return SimResult(
         hardware=hw.name,
@@ -428,7 +463,9 @@ def _main_dtype(rows: Sequence[_Row]) -> str:
     return max(weights, key=lambda d: weights[d]) if weights else ""
 
 
-def _op_record(hw: System, r: _Row, latency_s: float, fidelity: str, per_device: bool, energy_j: float) -> dict[str, Any]:
+def _op_record(
+    hw: System, r: _Row, latency_s: float, fidelity: str, per_device: bool, energy_j: float
+) -> dict[str, Any]:
     device = hw.device
     op, t = r.op, r.t
     dram = device.dram.name
@@ -437,7 +474,11 @@ def _op_record(hw: System, r: _Row, latency_s: float, fidelity: str, per_device:
     cause = max(stalls, key=lambda c: stalls[c]) if stalls else "none"
     if t.overhead_s > latency_s - t.overhead_s and op.kind != "collective":
         cause = "overhead"
-    peak = device.peak_flops(op.dtype) if op.kind in ("gemm", "grouped_gemm") and canonical_dtype(op.dtype) in device.core.matrix_unit.macs_per_cycle else 0.0
+    peak = (
+        device.peak_flops(op.dtype)
+        if op.kind in ("gemm", "grouped_gemm") and canonical_dtype(op.dtype) in device.core.matrix_unit.macs_per_cycle
+        else 0.0
+    )
     rec: dict[str, Any] = {
         "op": op.name,
         "kind": op.kind,

@@ -78,7 +78,9 @@ def check_dtype(unit: MatrixUnit, op: Op) -> None:
     """Raise a clear error if the matrix unit has no rate for the op's compute dtype."""
     if canonical_dtype(op.dtype) not in unit.macs_per_cycle:
         have = ", ".join(sorted(unit.macs_per_cycle))
-        raise SimulationError(f"op {op.name!r}: dtype: expected one the matrix unit supports ({have}), got {op.dtype!r}")
+        raise SimulationError(
+            f"op {op.name!r}: dtype: expected one the matrix unit supports ({have}), got {op.dtype!r}"
+        )
 
 
 def _run_stream(load: np.ndarray, compute: np.ndarray, store: np.ndarray) -> tuple[float, bool]:
@@ -142,8 +144,14 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
     if op.kind == "grouped_gemm":
         active = [t for t in op.group_tokens if t > 0]
         if not active:
-            return OpTiming(cycles=0, compute_cycles=0, stall_cycles={}, overhead_s=device.kernel_launch_s,
-                            level_read_bytes={}, level_write_bytes={})
+            return OpTiming(
+                cycles=0,
+                compute_cycles=0,
+                stall_cycles={},
+                overhead_s=device.kernel_launch_s,
+                level_read_bytes={},
+                level_write_bytes={},
+            )
         m_eff = max(1, round(sum(active) / len(active)))
         batch = len(active)
     else:
@@ -208,9 +216,20 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         store[chunks - 1 :: chunks] = store_wave / dram_wbw
         span, extrap = _run_stream(load, comp, store)
         return dict(
-            tiles=tiles, waves=waves, cost=cost, w_bytes=w_bytes, fill_bytes=fill_bytes, out_bytes=out_bytes,
-            rmw_bytes=rmw_bytes, dram_c=dram_c, shared_c=shared_c, core_c=core_c, comp=comp, store=store,
-            span=span, extrap=extrap,
+            tiles=tiles,
+            waves=waves,
+            cost=cost,
+            w_bytes=w_bytes,
+            fill_bytes=fill_bytes,
+            out_bytes=out_bytes,
+            rmw_bytes=rmw_bytes,
+            dram_c=dram_c,
+            shared_c=shared_c,
+            core_c=core_c,
+            comp=comp,
+            store=store,
+            span=span,
+            extrap=extrap,
         )
 
     plans: dict[GemmMapping, dict[str, Any]] = {}
@@ -264,10 +283,7 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     ob = operand_bytes(op, unit)
     model = compute_model(unit.compute_model)
     f = device.freq_ghz
-    if op.kind == "grouped_gemm":
-        groups = [t for t in op.group_tokens if t > 0]
-    else:
-        groups = [op.m] * op.batch
+    groups = [t for t in op.group_tokens if t > 0] if op.kind == "grouped_gemm" else [op.m] * op.batch
     n_core = math.ceil(op.n / device.n_cores)
     cores_used = min(device.n_cores, op.n)
     comp_total = 0.0
@@ -285,7 +301,7 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     a_bytes = sum(groups) * op.k * ob.a
     b_bytes = op.k * op.n * ob.b * (len(groups) if (op.kind == "grouped_gemm" or not op.b_is_weight) else 1)
     c_bytes = sum(groups) * op.n * ob.c
-    per_core_ws = (a_bytes + (b_bytes + c_bytes) / max(cores_used, 1))
+    per_core_ws = a_bytes + (b_bytes + c_bytes) / max(cores_used, 1)
     refetch = 1.0
     if per_core_ws > h.buffer.capacity_bytes * (device.n_cores if h.buffer.scope == "device" else 1):
         # A is re-streamed once per column fold of B that does not stay resident.
@@ -302,7 +318,9 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     # transfers below half a cycle are hidden in the array's skewed operand injection
     stall_int = float(round(stall))
     latency = h.dram.latency_ns * f
-    stalls = _account(device, comp_total + stall_int, comp_total, {h.dram.name: float(load.sum() + store.sum())}, latency, imb)
+    stalls = _account(
+        device, comp_total + stall_int, comp_total, {h.dram.name: float(load.sum() + store.sum())}, latency, imb
+    )
     reads = {h.dram.name: float(dram_read), h.buffer.name: float(a_bytes * cores_used + b_bytes)}
     writes = {h.dram.name: float(c_bytes), h.buffer.name: float(dram_read)}
     return OpTiming(

@@ -99,7 +99,9 @@ def compute_model(name: str) -> ComputeModel:
         ) from None
 
 
-def dense_core_cycles(unit: MatrixUnit, m: int, n: int, k: int, batch: int, dtype: str, *, sparse_n: int = 0, sparse_m: int = 0) -> float:
+def dense_core_cycles(
+    unit: MatrixUnit, m: int, n: int, k: int, batch: int, dtype: str, *, sparse_n: int = 0, sparse_m: int = 0
+) -> float:
     """Dense (or K-compressed N:M) cycles of a GEMM on one core.
 
     * ``systolic``: the exact closed form of :func:`simsparse.kernels.systolic.closed_form_cycles`

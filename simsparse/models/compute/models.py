@@ -30,7 +30,9 @@ def _fallback(unit: MatrixUnit, t: GemmTask) -> ComputeCost:
     """Dense execution; compressed sparse weights are expanded on the vector unit first."""
     dense = _dense(unit, t)
     decompress = 0.0 if t.b_pattern == "dense" else float(t.k) * t.n * t.batch
-    return ComputeCost(cycles=dense, dense_cycles=dense, effective_macs=_macs(t), energy_macs=_macs(t), vector_flops=decompress)
+    return ComputeCost(
+        cycles=dense, dense_cycles=dense, effective_macs=_macs(t), energy_macs=_macs(t), vector_flops=decompress
+    )
 
 
 @register_compute_model("dense")
@@ -151,8 +153,10 @@ class UnstructuredModel:
         if kind == "nm":
             density = n / m
         if support is None or (density >= 1.0 and task.a_density >= 1.0):
-            return _fallback(unit, task) if kind != "dense" else ComputeCost(
-                cycles=dense, dense_cycles=dense, effective_macs=_macs(task), energy_macs=_macs(task)
+            return (
+                _fallback(unit, task)
+                if kind != "dense"
+                else ComputeCost(cycles=dense, dense_cycles=dense, effective_macs=_macs(task), energy_macs=_macs(task))
             )
         lanes = unit.array_cols if unit.kind == "systolic" else max(unit.array_cols, 1)
         depth = max(min(task.k, unit.array_rows), 1)
@@ -189,7 +193,9 @@ class DualSideModel:
         d_a = task.a_density
         if support is None or (d_a >= 1.0 and d_b >= 1.0):
             if kind == "dense" and d_a >= 1.0:
-                return ComputeCost(cycles=dense, dense_cycles=dense, effective_macs=_macs(task), energy_macs=_macs(task))
+                return ComputeCost(
+                    cycles=dense, dense_cycles=dense, effective_macs=_macs(task), energy_macs=_macs(task)
+                )
             return _fallback(unit, task)
         lanes_b = max(unit.array_cols, 1)
         lanes_a = max(unit.array_rows, 1)

@@ -129,7 +129,9 @@ def collective_cost(
             f"n_devices: expected at most the system's {system.n_devices} devices ({system.name}), got {p}"
         )
     if p <= 1 or (n_bytes <= 0 and traffic is None):
-        return CollectiveCost(time_s=0.0, bandwidth_s=0.0, latency_s=0.0, send_bytes=np.zeros(max(p, 1)), busiest_link_bytes=0.0)
+        return CollectiveCost(
+            time_s=0.0, bandwidth_s=0.0, latency_s=0.0, send_bytes=np.zeros(max(p, 1)), busiest_link_bytes=0.0
+        )
     if ic.topology == "none":
         raise SimulationError(f"interconnect.topology: expected a topology connecting {p} devices, got 'none'")
     alpha = ic.link_latency_ns * 1e-9
@@ -154,13 +156,17 @@ def collective_cost(
             bw_s = per_dev / bw
             lat = steps * alpha
         sent = np.full(p, per_dev)
-        return CollectiveCost(time_s=bw_s + lat, bandwidth_s=bw_s, latency_s=lat, send_bytes=sent, busiest_link_bytes=per_dev)
+        return CollectiveCost(
+            time_s=bw_s + lat, bandwidth_s=bw_s, latency_s=lat, send_bytes=sent, busiest_link_bytes=per_dev
+        )
     if kind == "send_recv":
         bw = ic.link_gb_per_s * ic.sustained_fraction * 1e9
         t = n_bytes / bw
         sent = np.zeros(p)
         sent[0] = n_bytes
-        return CollectiveCost(time_s=t + alpha, bandwidth_s=t, latency_s=alpha, send_bytes=sent, busiest_link_bytes=n_bytes)
+        return CollectiveCost(
+            time_s=t + alpha, bandwidth_s=t, latency_s=alpha, send_bytes=sent, busiest_link_bytes=n_bytes
+        )
     if kind in ("all_to_all", "all_to_all_v"):
         if kind == "all_to_all_v":
             if traffic is None:

@@ -113,8 +113,14 @@ def candidate_mappings(
                 for sw in (1, 4, 8) if rows > 1 else (1,):
                     out.append(
                         GemmMapping(
-                            tile_m=tm, tile_n=tn, tile_k=tk_eff, split_k=split, swizzle=min(sw, rows),
-                            n_tiles=total, n_waves=waves, footprint_bytes=fp,
+                            tile_m=tm,
+                            tile_n=tn,
+                            tile_k=tk_eff,
+                            split_k=split,
+                            swizzle=min(sw, rows),
+                            n_tiles=total,
+                            n_waves=waves,
+                            footprint_bytes=fp,
                         )
                     )
     return out
@@ -190,8 +196,8 @@ def choose_gemm_mapping(
     batch: int,
     a: float,
     b: float,
-    cost: "CostFn",
-    refine: "CostFn | None" = None,
+    cost: CostFn,
+    refine: CostFn | None = None,
     n_refine: int = 6,
 ) -> GemmMapping:
     """The candidate mapping with the least time; deterministic.
@@ -203,7 +209,9 @@ def choose_gemm_mapping(
     """
     h = hierarchy_of(device)
     unit = device.core.matrix_unit
-    cands = candidate_mappings(m, n, k, batch, device.n_cores, unit.array_rows, unit.array_cols, a, b, h.buffer.capacity_bytes)
+    cands = candidate_mappings(
+        m, n, k, batch, device.n_cores, unit.array_rows, unit.array_cols, a, b, h.buffer.capacity_bytes
+    )
     if not cands:
         need = footprint(unit.array_rows, unit.array_cols, min(32, k), a, b)
         raise SimulationError(
@@ -216,7 +224,9 @@ def choose_gemm_mapping(
     top = ranked[:n_refine]
     # make sure every loop order of the best tile shape is among the refined candidates
     best = ranked[0]
-    top += [c for c in ranked if (c.tile_m, c.tile_n, c.tile_k) == (best.tile_m, best.tile_n, best.tile_k) and c not in top]
+    top += [
+        c for c in ranked if (c.tile_m, c.tile_n, c.tile_k) == (best.tile_m, best.tile_n, best.tile_k) and c not in top
+    ]
     return min(top, key=lambda mp: (refine(mp), top.index(mp)))
 
 
