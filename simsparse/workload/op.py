@@ -20,11 +20,26 @@ Kinds and the fields they use:
   all_to_all_v, send_recv over ``n_devices`` devices; ``n_bytes`` is the per-device buffer, and
   ``traffic_bytes`` (flattened ``n_devices x n_devices``, row = source) is the all-to-all-v
   matrix.
+
+Additions (issue 3, workload traces):
+
+* ``top_k`` (grouped_gemm): experts per token, so ``m // top_k`` is the number of routed tokens;
+  0 elsewhere. Lets a trace be re-routed after it was written.
+* MoE token dispatch/combine collectives (``all_to_all_v``) also fill ``m`` = token copies sent
+  (all devices), ``n`` = hidden size and ``a_dtype`` = element dtype, so that
+  ``traffic_bytes`` = copies x ``n`` x bytes(``a_dtype``) can be re-derived.
+* ``scale_block_n``: output columns sharing one scale of B. A scale covers
+  ``scale_group_size`` consecutive values along ``k`` times ``scale_block_n`` columns along
+  ``n``: per-channel = (k, 1), group-wise = (g, 1), DeepSeek fp8 blocks = (128, 128),
+  per-tensor = (k, n). Applies to B also when it is the KV cache (``b_is_weight`` false).
+* :attr:`Op.weight_metadata_bytes` and :attr:`Op.weight_scale_bytes`: the exact bytes of sparse
+  index metadata and quantization scales that go with :attr:`Op.weight_bytes`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -70,6 +85,8 @@ class Op:
     n_bytes: int = 0
     n_devices: int = 1
     traffic_bytes: tuple[int, ...] = ()
+    top_k: int = 0
+    scale_block_n: int = 1
 
     def __post_init__(self) -> None:
         def bad(field: str, expected: str, got: object) -> WorkloadError:
@@ -115,6 +132,12 @@ class Op:
                 raise bad("traffic_bytes", f"{self.n_devices}x{self.n_devices} entries", len(self.traffic_bytes))
         if self.scale_group_size < 0 or self.a_scale_group_size < 0:
             raise bad("scale_group_size", "0 (no scales) or a group size >= 1", self.scale_group_size)
+        if self.scale_block_n < 1:
+            raise bad("scale_block_n", "an integer >= 1", self.scale_block_n)
+        if self.top_k < 0:
+            raise bad("top_k", "an integer >= 0", self.top_k)
+        if self.kind == "grouped_gemm" and self.top_k > 0 and self.m % self.top_k:
+            raise bad("m", f"a multiple of top_k ({self.top_k})", self.m)
 
     @property
     def n_groups(self) -> int:
@@ -140,6 +163,60 @@ class Op:
         values = self.k * self.n * (self.n_groups if self.kind == "grouped_gemm" else self.batch)
         density = self.b_density if self.kind != "embedding" else 1.0
         return values * density * DTYPE_BITS[canonical_dtype(self.b_dtype)] / 8
+
+    @property
+    def n_weight_matrices(self) -> int:
+        """Number of ``k x n`` weight matrices of the op (experts, bmm batch); 0 without a weight."""
+        if self.kind == "embedding":
+            return 1
+        if self.kind not in ("gemm", "grouped_gemm") or not self.b_is_weight:
+            return 0
+        return self.n_groups if self.kind == "grouped_gemm" else self.batch
+
+    @property
+    def weight_metadata_bytes(self) -> float:
+        """Bytes of the sparse-weight index metadata in the trace's default storage format.
+
+        ``N:M``: ``ceil(log2 M)`` bits per kept value (2:4 -> 2 bits per nonzero, as on NVIDIA
+        sparse tensor cores); ``unstructured`` and ``mask``: a bitmap, 1 bit per dense value;
+        ``block:RxC``: 1 bit per block; ``dense``: none. A compute model may store another format.
+        """
+        mats = self.n_weight_matrices
+        if mats == 0 or self.kind == "embedding":
+            return 0.0
+        pattern = self.b_pattern
+        values = self.k * self.n * mats
+        if pattern == "dense":
+            return 0.0
+        if pattern.startswith("block:"):
+            try:
+                rows, cols = (int(x) for x in pattern[len("block:") :].split("x"))
+            except ValueError:
+                return values / 8
+            return math.ceil(self.k / rows) * math.ceil(self.n / cols) * mats / 8
+        if ":" in pattern:
+            try:
+                nn, mm = (int(x) for x in pattern.split(":"))
+            except ValueError:
+                return values / 8
+            index_bits = max(1, math.ceil(math.log2(mm)))
+            return values * nn / mm * index_bits / 8
+        return values / 8
+
+    @property
+    def n_scales(self) -> int:
+        """Scales of operand B: ``ceil(k / scale_group_size) * ceil(n / scale_block_n)`` per matrix."""
+        if self.kind not in ("gemm", "grouped_gemm") or self.scale_group_size == 0:
+            return 0
+        mats = self.n_groups if self.kind == "grouped_gemm" else self.batch
+        return math.ceil(self.k / self.scale_group_size) * math.ceil(self.n / self.scale_block_n) * mats
+
+    @property
+    def weight_scale_bytes(self) -> float:
+        """Bytes of the weight quantization scales (0 when B is not a weight)."""
+        if self.n_weight_matrices == 0 or self.kind == "embedding":
+            return 0.0
+        return self.n_scales * DTYPE_BITS[canonical_dtype(self.scale_dtype)] / 8
 
     def replace(self, **changes: object) -> Op:
         """A copy with ``changes`` applied (re-validated)."""
