@@ -1,0 +1,608 @@
+"""Predicted vs measured: map each row of a measured dataset to a hardware preset and a workload, simulate
+it, and tabulate the error.
+
+Mapping rules (one function per row kind below; every row either maps or gets a ``reason``):
+
+* **GPU -> preset.** ``A100*`` -> ``a100-sxm`` (``dgx-a100`` for multi-GPU collectives), ``H100*`` ->
+  ``h100-sxm`` / ``dgx-h100``. ``H800*`` runs on ``h100-sxm``: the H800 SXM5 has the H100 SXM5's 132 SMs,
+  clocks and 3.35 TB/s HBM3 and differs only in NVLink bandwidth, which a single-GPU GEMM does not use.
+  A GPU the source leaves unstated but names as likely A100 runs on ``a100-sxm`` (said in ``note``).
+  GPUs without a preset (MI210) are listed as not expressible.
+* **GEMM** dims: ``m`` token rows, ``n`` output features, ``k`` input features (weight ``k x n``).
+  dtypes: ``bf16``/``fp16`` as is; ``fp8`` -> fp8 (e4m3) compute and operands, bf16 output;
+  ``fp8_block`` -> ``fp8_block`` compute, 1x128 activation scales, 128x128 weight scale blocks (fp32);
+  ``int8_wo`` -> bf16 compute, int8 weights, per-channel scales; ``int4_wo`` -> bf16 compute, int4
+  weights, group-128 scales (or the ``group=`` of ``extra``); ``w8a8_sq`` -> int8 compute and operands,
+  per-token and per-channel scales. ``sparse_gemm_2of4`` -> the same GEMM with 2:4 weights.
+* **Speedups** (``speedup_vs_dense``): simulated dense latency / simulated 2:4 latency on ``a100-sxm``.
+* **MoE layers** (AIConfigurator): one GPU runs the local experts of one EP rank, no all-to-all: a
+  grouped GEMM pair (gate_up ``n = 2 inter / moe_tp``, ``k = hidden``; down ``n = hidden``,
+  ``k = inter / moe_tp``) over the ``E / ep`` experts of rank 0, with token counts from AIConfigurator's
+  balanced or power-law routing (:func:`simsparse.workload.routing.power_law_expert_counts`, which
+  puts the most loaded expert group on rank 0 as the collector does), averaged over the collector's 5
+  draws (seeds 0..4) for power-law rows.
+* **NCCL / all-reduce sweeps**: a ``collective`` op on ``dgx-a100`` / ``dgx-h100`` with
+  ``n_devices = num_gpus`` and ``n_bytes = message_bytes``.
+* **Vidur ops**: the linear ops as fp16 GEMMs; norms (rmsnorm), rope, activation (SiLU-and-mul), residual
+  add as elementwise ops and ``emb`` as an embedding gather (Llama-2 vocabulary 32000), shapes from
+  ``extra``.
+* **LLMCompass GPT-3 layer ops**: the per-GPU shapes of ``extra`` (Q_K_V: one projection x 3); attention
+  products as bmm with an activation B operand; LayerNorm rows whose launch overhead the source
+  subtracted are predicted without the preset's ``kernel_launch_s``.
+* **torchao Llama-3-8B decode**: the Llama-3.1-8B architecture (same shapes as Llama-3-8B), batch 1,
+  decode at context 128 (assumed: a short prompt plus the generated tokens), every linear layer
+  quantized as stated (int8 per-channel, int4 group 64, int4 group 64 + 2:4).
+
+Rows whose number duplicates another row (computed TFLOP/s or GB/s next to a latency, speedups against
+baselines the simulator does not model, host-timed work-in-progress latencies that the source says to
+use only as ratios) are kept with ``expressible = False`` and the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simsparse.config import load_hardware
+from simsparse.engine import simulate
+from simsparse.errors import SimsparseError
+from simsparse.hw import System
+from simsparse.results import SimResult
+from simsparse.workload.op import Op
+
+from .datasets import list_datasets, load_measurements, parse_extra
+
+__all__ = [
+    "RESULT_COLUMNS",
+    "SIZE_THRESHOLD_US",
+    "compare",
+    "compare_frame",
+    "gpu_preset",
+]
+
+log = logging.getLogger(__name__)
+
+RESULT_COLUMNS: tuple[str, ...] = (
+    "dataset",
+    "source_id",
+    "line",
+    "gpu",
+    "preset",
+    "kind",
+    "dtype",
+    "m",
+    "n",
+    "k",
+    "tokens",
+    "metric",
+    "measured",
+    "predicted",
+    "unit",
+    "rel_error",
+    "regime",
+    "size",
+    "expressible",
+    "reason",
+    "note",
+)
+"""Columns of :func:`compare`'s table."""
+
+SIZE_THRESHOLD_US = 50.0
+"""A row is ``small`` when its measured latency (or, for throughput and speedup rows, the simulated
+time of its workload) is under this many microseconds: the range where launch overhead and latency
+dominate, ``large`` otherwise."""
+
+POWER_LAW_DRAWS = 5
+"""Routing draws averaged per power-law MoE row (AIConfigurator's collector averages 5)."""
+
+LLAMA2_VOCAB = 32000
+"""Vocabulary of Llama-2-7B/70B (the embedding table height for Vidur ``emb`` rows)."""
+
+TORCHAO_DECODE_CONTEXT = 128
+"""Assumed KV length of the torchao Llama-3-8B decode rows (short prompt plus generated tokens)."""
+
+LLAMA_3_8B_CONFIG: dict[str, Any] = {
+    "architectures": ["LlamaForCausalLM"],
+    "model_type": "llama",
+    "hidden_size": 4096,
+    "intermediate_size": 14336,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 8,
+    "num_hidden_layers": 32,
+    "vocab_size": 128256,
+    "max_position_embeddings": 131072,
+    "rms_norm_eps": 1e-5,
+    "tie_word_embeddings": False,
+    "head_dim": 128,
+}
+"""Llama-3(.1)-8B shapes (meta-llama/Llama-3.1-8B config.json; Llama-3-8B has the same shapes)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# what a row maps to
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One simulation: ops (and optionally a scenario) on a preset."""
+
+    system: str
+    ops: tuple[Op, ...]
+    scenario: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Expr:
+    """How a row's predicted number is made from one or more simulations."""
+
+    runs: tuple[_Run, ...]
+    combine: str  # latency_us | speedup | tok_per_s | tflops
+    scale: float = 1.0
+    subtract_launch: bool = False
+    flops: float = 0.0
+    note: str = ""
+
+
+class _NotExpressible(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class _Workload:
+    name: str
+    ops: tuple[Op, ...]
+    scenario: Any = None
+
+
+@dataclass(slots=True)
+class _Sim:
+    """Simulation cache for one compare call."""
+
+    hardware: Mapping[str, System]
+    fidelity: str
+    systems: dict[str, System] = field(default_factory=dict)
+    results: dict[_Run, SimResult] = field(default_factory=dict)
+
+    def system(self, name: str) -> System:
+        if name not in self.systems:
+            self.systems[name] = self.hardware[name] if name in self.hardware else load_hardware(name)
+        return self.systems[name]
+
+    def run(self, run: _Run) -> SimResult:
+        res = self.results.get(run)
+        if res is None:
+            wl = _Workload(name="validation", ops=run.ops, scenario=run.scenario)
+            res = simulate(self.system(run.system), wl, fidelity=self.fidelity)
+            self.results[run] = res
+        return res
+
+
+def _latency_s(res: SimResult) -> float:
+    return float(res.summary()["latency_s"])
+
+
+def _regime(res: SimResult) -> str:
+    ops = res.ops
+    if ops.empty:
+        return "memory"
+    top = ops.loc[ops["total_s"].idxmax()]
+    cause = str(top["bottleneck"])
+    if top["kind"] == "collective" or cause == "interconnect":
+        return "interconnect"
+    if cause in ("compute", "imbalance"):
+        return "compute"
+    return "memory"
+
+
+# --------------------------------------------------------------------------------------------------
+# GPU -> preset
+
+
+def gpu_preset(gpu: str, multi_gpu: bool = False) -> tuple[str | None, str]:
+    """The preset a GPU name of a dataset runs on, and a note (or, for ``None``, why there is none)."""
+    low = gpu.lower()
+    if "mi210" in low or "mi250" in low or "mi100" in low:
+        return None, f"no preset for {gpu.split()[0]} (AMD CDNA2); the presets cover NVIDIA A100/H100/H200/B200 and MI300X"
+    if "h800" in low:
+        note = "H800 run on h100-sxm (same 132 SMs, clocks and 3.35 TB/s HBM3; only NVLink differs)"
+        return ("dgx-h100" if multi_gpu else "h100-sxm"), note
+    if "h100" in low:
+        return ("dgx-h100" if multi_gpu else "h100-sxm"), ""
+    if "a100" in low:
+        note = "GPU unstated by the source (A100 likely); run on a100-sxm" if "unstated" in low else ""
+        return ("dgx-a100" if multi_gpu else "a100-sxm"), note
+    return None, f"no hardware preset for GPU {gpu!r}"
+
+
+# --------------------------------------------------------------------------------------------------
+# op builders
+
+
+def _int(x: object) -> int:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        raise _NotExpressible("shape column blank")
+    return int(float(str(x)))
+
+
+def _gemm_op(name: str, m: int, n: int, k: int, dtype: str, extra: Mapping[str, str], *, batch: int = 1,
+             weight: bool = True, sparse: bool = False) -> Op:
+    """A GEMM op for a dataset dtype (module docstring)."""
+    fields: dict[str, Any] = {"name": name, "kind": "gemm", "m": m, "n": n, "k": k, "batch": batch, "b_is_weight": weight}
+    if dtype in ("bf16", "fp16"):
+        fields.update(dtype=dtype, a_dtype=dtype, b_dtype=dtype, c_dtype=dtype)
+    elif dtype == "fp8":
+        fields.update(dtype="fp8_e4m3", a_dtype="fp8_e4m3", b_dtype="fp8_e4m3", c_dtype="bf16")
+    elif dtype == "fp8_block":
+        fields.update(dtype="fp8_block", a_dtype="fp8_e4m3", b_dtype="fp8_e4m3", c_dtype="bf16",
+                      scale_group_size=128, scale_block_n=128, a_scale_group_size=128, scale_dtype="fp32")
+    elif dtype == "int8_wo":
+        fields.update(dtype="bf16", a_dtype="bf16", b_dtype="int8", c_dtype="bf16",
+                      scale_group_size=k, scale_block_n=1, scale_dtype="bf16")
+    elif dtype in ("int4_wo", "int4_wo_2of4"):
+        group = int(extra.get("group", extra.get("group_size", "128")) or 128)
+        fields.update(dtype="bf16", a_dtype="bf16", b_dtype="int4", c_dtype="bf16",
+                      scale_group_size=group, scale_block_n=1, scale_dtype="bf16")
+        if dtype == "int4_wo_2of4":
+            sparse = True
+    elif dtype == "w8a8_sq":
+        fields.update(dtype="int8", a_dtype="int8", b_dtype="int8", c_dtype="bf16",
+                      scale_group_size=k, scale_block_n=1, a_scale_group_size=k, scale_dtype="fp32")
+    elif dtype == "fp32":
+        fields.update(dtype="fp32", a_dtype="fp32", b_dtype="fp32", c_dtype="fp32")
+    else:
+        raise _NotExpressible(f"dtype {dtype!r} has no GEMM mapping")
+    if sparse:
+        fields.update(b_pattern="2:4", b_density=0.5)
+    return Op(**fields)
+
+
+def _elementwise(name: str, m: int, n: int, flops: float, n_inputs: int, dtype: str) -> Op:
+    return Op(name=name, kind="elementwise", m=m, n=n, flops_per_element=flops, n_inputs=n_inputs,
+              dtype=dtype, a_dtype=dtype, b_dtype=dtype, c_dtype=dtype)
+
+
+# --------------------------------------------------------------------------------------------------
+# row kinds
+
+
+def _row_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    def norm(v: Any) -> Any:
+        return None if isinstance(v, float) and math.isnan(v) else v
+
+    return tuple(norm(row[c]) for c in ("source_id", "gpu", "kind", "dtype", "m", "n", "k", "tokens", "batch", "extra"))
+
+
+def _gemm_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str, latency_keys: set[tuple[Any, ...]]) -> _Expr:
+    metric = row["metric"]
+    kind = row["kind"]
+    dtype = str(row["dtype"])
+    source = str(row["source_id"])
+    if metric in ("tflops", "gb_per_s") and _row_key(row) in latency_keys:
+        raise _NotExpressible(f"{metric} of the same measurement as this shape's latency_us row (compared there)")
+    if metric == "speedup_vs_baseline":
+        raise _NotExpressible("speedup against the source's own baseline kernel (not simulated)")
+    if metric == "latency_us" and source.startswith("pytorch.pr"):
+        raise _NotExpressible(
+            "host-timed work-in-progress benchmark with a large host/launch floor; the source says to use it "
+            "as a ratio: compared through its speedup_vs_dense row"
+        )
+    m, n, k = _int(row["m"]), _int(row["n"]), _int(row["k"])
+    if kind == "grouped_gemm":
+        groups = int(extra.get("groups", _int(row["batch"])))
+        ops = (_gemm_op("grouped", m, n, k, dtype, extra).replace(kind="grouped_gemm", m=m * groups, group_tokens=(m,) * groups),)
+        flops = 2.0 * m * n * k * groups
+    else:
+        sparse = kind == "sparse_gemm_2of4"
+        if metric == "speedup_vs_dense":
+            dense = _gemm_op("dense", m, n, k, dtype, extra)
+            sp = _gemm_op("sparse", m, n, k, dtype, extra, sparse=True)
+            return _Expr(runs=(_Run(preset, (dense,)), _Run(preset, (sp,))), combine="speedup")
+        ops = (_gemm_op("gemm", m, n, k, dtype, extra, sparse=sparse),)
+        flops = 2.0 * m * n * k
+    if metric == "latency_us":
+        return _Expr(runs=(_Run(preset, ops),), combine="latency_us")
+    if metric == "tflops":
+        return _Expr(runs=(_Run(preset, ops),), combine="tflops", flops=flops)
+    raise _NotExpressible(f"metric {metric!r} not modeled for kind {kind!r}")
+
+
+def _moe_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _Expr:
+    from simsparse.workload.routing import power_law_expert_counts
+
+    if row["metric"] != "latency_us":
+        raise _NotExpressible(f"metric {row['metric']!r} not modeled for moe_layer")
+    hidden, inter = int(extra["hidden"]), int(extra["inter"])
+    n_exp, topk = int(extra["experts"]), int(extra["topk"])
+    moe_tp, ep = int(extra.get("moe_tp", "1")), int(extra.get("ep", "1"))
+    tokens = _int(row["tokens"])
+    dist = extra.get("distribution", "balanced")
+    dtype = str(row["dtype"])
+    local = n_exp // ep
+    if dist == "balanced":
+        total = tokens * topk
+        counts_all = np.full(n_exp, total // n_exp, dtype=np.int64)
+        counts_all[: total % n_exp] += 1
+        draws = [counts_all]
+    elif dist.startswith("power_law_"):
+        alpha = float(dist[len("power_law_"):])
+        draws = [power_law_expert_counts(tokens, n_exp, topk, ep, alpha, seed) for seed in range(POWER_LAW_DRAWS)]
+    else:
+        raise _NotExpressible(f"routing distribution {dist!r} not modeled")
+    inter_local = inter // moe_tp
+    runs = []
+    for counts in draws:
+        g = tuple(int(c) for c in counts[:local])
+        if sum(g) == 0:
+            g = (0,) * (local - 1) + (1,) if local > 1 else (1,)
+        up = _gemm_op("moe.up_gate", 1, 2 * inter_local, hidden, dtype, extra)
+        down = _gemm_op("moe.down", 1, hidden, inter_local, dtype, extra)
+        ops = (
+            up.replace(kind="grouped_gemm", m=sum(g), group_tokens=g, top_k=0),
+            down.replace(kind="grouped_gemm", m=sum(g), group_tokens=g, top_k=0),
+        )
+        runs.append(_Run(preset, ops))
+    return _Expr(runs=tuple(runs), combine="latency_us")
+
+
+def _collective_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _Expr:
+    if row["metric"] != "latency_us":
+        raise _NotExpressible(f"{row['metric']} computed by the source from the latency_us row (compared there)")
+    n_dev = int(extra.get("num_gpus", "0") or 0)
+    n_bytes = extra.get("message_bytes", extra.get("bytes", ""))
+    if not n_dev or not n_bytes:
+        raise _NotExpressible("collective without num_gpus and message_bytes/bytes in extra")
+    kind = "all_reduce" if row["kind"] == "allreduce" else "all_to_all"
+    op = Op(name=kind, kind="collective", collective=kind, n_bytes=int(n_bytes), n_devices=n_dev)
+    return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")
+
+
+_VIDUR_ELEMENTWISE: dict[str, tuple[str, float, int]] = {
+    # op: (width key, flops per element, inputs)
+    "input_layernorm": ("n_embd", 4.0, 1),
+    "post_attention_layernorm": ("n_embd", 4.0, 1),
+    "add": ("n_embd", 1.0, 2),
+    "mlp_act": ("n_expanded_embd", 5.0, 2),
+}
+
+
+def _vidur_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _Expr:
+    metric = row["metric"]
+    if metric != "latency_us":
+        raise _NotExpressible(f"{metric} computed by the source from a latency_us row (compared there)")
+    op_name = extra.get("op", "")
+    dtype = str(row["dtype"]) if isinstance(row["dtype"], str) else "fp16"
+    tokens = _int(row["tokens"])
+    tp = int(extra.get("tp", "1"))
+    if op_name in ("attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj"):
+        op = _gemm_op(op_name, _int(row["m"]), _int(row["n"]), _int(row["k"]), dtype, extra)
+    elif op_name in _VIDUR_ELEMENTWISE:
+        key, flops, inputs = _VIDUR_ELEMENTWISE[op_name]
+        width = int(extra[key]) // (tp if key == "n_expanded_embd" else 1)
+        op = _elementwise(op_name, tokens, width, flops, inputs, dtype)
+    elif op_name == "attn_rope":
+        n_embd, n_head, n_kv = int(extra["n_embd"]), int(extra["n_head"]), int(extra["n_kv_head"])
+        head_dim = n_embd // n_head
+        width = (n_head // tp + max(n_kv // tp, 1)) * head_dim
+        op = _elementwise(op_name, tokens, width, 3.0, 1, dtype)
+    elif op_name == "emb":
+        op = Op(name="emb", kind="embedding", m=tokens, n=int(extra["n_embd"]), k=LLAMA2_VOCAB // tp,
+                dtype=dtype, a_dtype=dtype, b_dtype=dtype, c_dtype=dtype)
+    else:
+        raise _NotExpressible(f"Vidur op {op_name!r} not modeled")
+    return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")
+
+
+def _llmcompass_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _Expr:
+    if row["metric"] != "latency_us":
+        raise _NotExpressible(f"metric {row['metric']!r} not modeled for transformer_op")
+    op_name = extra.get("op", "")
+    # extra's info= holds the first key=value of the op's notes; the rest follow as their own keys
+    info = {**extra, **parse_extra(extra.get("info", ""))}
+    dtype = str(row["dtype"])
+    tokens = _int(row["tokens"])
+    if op_name.startswith("AllReduce"):
+        n_bytes = int(info.get("bytes", "0"))
+        n_dev = int(info.get("num_gpus", extra.get("tp", "4")))
+        op = Op(name=op_name, kind="collective", collective="all_reduce", n_bytes=n_bytes, n_devices=n_dev)
+        return _Expr(runs=(_Run("dgx-a100", (op,)),), combine="latency_us",
+                     note="hand-entered all-reduce time; message size reconstructed (dataset README)")
+    if op_name in ("Q_K_V", "Wo_proj", "W1_proj", "W2_proj"):
+        op = _gemm_op(op_name, _int(row["m"]), _int(row["n"]), _int(row["k"]), dtype, extra)
+        return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us", scale=3.0 if op_name == "Q_K_V" else 1.0)
+    if op_name in ("Q_mul_K", "A_mul_V"):
+        op = _gemm_op(op_name, _int(row["m"]), _int(row["n"]), _int(row["k"]), dtype, extra,
+                      batch=_int(row["batch"]), weight=False)
+        return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")
+    phase = extra.get("phase", "prefill")
+    if op_name == "Softmax":
+        elems = int(info["elems"])
+        cols = int(extra.get("seq", "0")) if phase == "prefill" else int(extra.get("kv_len", "0"))
+        cols = cols or 1
+        op = _elementwise(op_name, elems // cols, cols, 5.0, 1, dtype)
+        return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")
+    if op_name.startswith("LayerNorm"):
+        op = _elementwise(op_name, int(info["rows"]), int(info["cols"]), 7.0, 1, dtype)
+        return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us",
+                     subtract_launch=info.get("launch_overhead_subtracted", "0") == "1")
+    if op_name == "GeLU":
+        elems = int(info["elems"])
+        op = _elementwise(op_name, tokens, elems // tokens, 8.0, 1, dtype)
+        return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")
+    raise _NotExpressible(f"LLMCompass op {op_name!r} not modeled")
+
+
+_TORCHAO_QUANT: dict[str, tuple[str, int, bool]] = {
+    # dataset dtype: (weight dtype, scale group along k (0 = per-channel), 2:4)
+    "bf16": ("bf16", -1, False),
+    "int8_wo": ("int8", 0, False),
+    "int4_wo": ("int4", 64, False),
+    "int4_wo_2of4": ("int4", 64, True),
+}
+
+
+def _decode_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _Expr:
+    from simsparse.workload.build import build_ops
+    from simsparse.workload.model import model_from_hf_dict
+    from simsparse.workload.scenario import Scenario
+
+    if row["metric"] == "gb_per_s":
+        raise _NotExpressible("GB/s derived by the source as tok/s x model size (compared through tok_per_s)")
+    if row["metric"] != "tok_per_s":
+        raise _NotExpressible(f"metric {row['metric']!r} not modeled for e2e_decode")
+    model = extra.get("model", "")
+    if model.lower().replace("-", "").replace(".", "") not in ("llama38b", "llama318b"):
+        raise _NotExpressible(f"model {model!r} not in the validation mapping (only Llama-3-8B)")
+    dtype = str(row["dtype"])
+    if dtype not in _TORCHAO_QUANT:
+        raise _NotExpressible(f"quantization {dtype!r} not modeled")
+    b_dtype, group, sparse = _TORCHAO_QUANT[dtype]
+    spec = model_from_hf_dict(LLAMA_3_8B_CONFIG, name="llama-3.1-8b")
+    batch = int(row["batch"]) if isinstance(row["batch"], float) and not math.isnan(row["batch"]) else 1
+    sc = Scenario(phase="decode", batch=batch, context_len=TORCHAO_DECODE_CONTEXT, dtype="bf16")
+    ops = []
+    for op in build_ops(spec, sc):
+        if op.kind == "gemm" and op.b_is_weight and group >= 0:
+            op = op.replace(b_dtype=b_dtype, scale_group_size=group or op.k, scale_block_n=1, scale_dtype="bf16")
+            if sparse:
+                op = op.replace(b_pattern="2:4", b_density=0.5)
+        ops.append(op)
+    return _Expr(runs=(_Run(preset, tuple(ops), sc),), combine="tok_per_s", scale=float(batch),
+                 note=f"Llama-3.1-8B shapes, batch {batch}, decode at context {TORCHAO_DECODE_CONTEXT} (assumed)")
+
+
+def _express(row: Mapping[str, Any], latency_keys: set[tuple[Any, ...]], preset_override: str | None) -> tuple[_Expr, str, str]:
+    """The expression of a row, its preset and a note; raises _NotExpressible."""
+    kind = str(row["kind"])
+    extra = parse_extra(row["extra"])
+    gpu = str(row["gpu"])
+    multi = kind in ("allreduce", "alltoall")
+    if preset_override is not None:
+        preset, note = preset_override, ""
+    else:
+        maybe, note = gpu_preset(gpu, multi)
+        if maybe is None:
+            raise _NotExpressible(note)
+        preset = maybe
+    if kind in ("gemm", "gemm_weight_only", "sparse_gemm_2of4", "grouped_gemm"):
+        expr = _gemm_row(row, extra, preset, latency_keys)
+    elif kind == "moe_layer":
+        expr = _moe_row(row, extra, preset)
+    elif kind in ("allreduce", "alltoall"):
+        expr = _collective_row(row, extra, preset)
+    elif kind == "mlp_op":
+        expr = _vidur_row(row, extra, preset)
+    elif kind == "transformer_op":
+        expr = _llmcompass_row(row, extra, preset)
+    elif kind == "e2e_decode":
+        expr = _decode_row(row, extra, preset)
+    elif kind == "e2e_prefill":
+        raise _NotExpressible(f"{extra.get('model', 'this model')} (a vision encoder) is not in the model zoo")
+    else:
+        raise _NotExpressible(f"kind {kind!r} has no mapping to a simulated workload")
+    notes = "; ".join(x for x in (note, expr.note) if x)
+    return expr, expr.runs[0].system if expr.runs else preset, notes
+
+
+def _evaluate(expr: _Expr, sim: _Sim) -> tuple[float, str, float]:
+    """(predicted value, regime, simulated time of the first run in s)."""
+    results = [sim.run(r) for r in expr.runs]
+    lat = []
+    for run, res in zip(expr.runs, results, strict=True):
+        t = _latency_s(res)
+        if expr.subtract_launch:
+            t -= sim.system(run.system).device.kernel_launch_s * len(run.ops)
+        lat.append(t)
+    if expr.combine == "latency_us":
+        value = float(np.mean(lat)) * expr.scale * 1e6
+    elif expr.combine == "speedup":
+        value = lat[0] / lat[1]
+    elif expr.combine == "tok_per_s":
+        value = expr.scale / lat[0]
+    elif expr.combine == "tflops":
+        value = expr.flops / lat[0] / 1e12
+    else:  # pragma: no cover - internal
+        raise ValueError(expr.combine)
+    regime = _regime(results[-1] if expr.combine == "speedup" else results[0])
+    return value, regime, lat[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# public
+
+
+def compare_frame(
+    measured: pd.DataFrame,
+    *,
+    hardware: Mapping[str, System] | None = None,
+    fidelity: str = "event",
+    preset_override: str | None = None,
+    expressions: Callable[[Mapping[str, Any]], tuple[Any, str, str] | None] | None = None,
+) -> pd.DataFrame:
+    """Predicted vs measured for the rows of a loaded dataset (:func:`~simsparse.validation.load_measurements`).
+
+    ``hardware`` maps preset names to systems that replace the shipped presets (calibrated or
+    leave-one-out systems); ``preset_override`` runs every row on that system name (the live CPU check).
+    ``expressions`` may map a row to an expression first (used for the CPU kernel suite); returning
+    ``None`` falls back to the dataset rules. Rows that cannot be expressed are kept with a reason.
+    """
+    sim = _Sim(hardware=dict(hardware or {}), fidelity=fidelity)
+    records = measured.to_dict("records")
+    latency_keys = {_row_key(r) for r in records if r["metric"] == "latency_us"}
+    out: list[dict[str, Any]] = []
+    for row in records:
+        rec: dict[str, Any] = {c: row.get(c) for c in ("dataset", "source_id", "line", "gpu", "kind", "dtype", "m", "n", "k", "tokens", "metric", "unit")}
+        rec.update(measured=float(row["value"]), predicted=math.nan, rel_error=math.nan, regime="", size="",
+                   expressible=False, reason="", note="", preset="")
+        try:
+            got = expressions(row) if expressions is not None else None
+            expr, preset, note = got if got is not None else _express(row, latency_keys, preset_override)
+            value, regime, first_s = _evaluate(expr, sim)
+        except _NotExpressible as exc:
+            rec["reason"] = exc.reason
+            out.append(rec)
+            continue
+        except (SimsparseError, KeyError, ValueError) as exc:
+            rec["reason"] = f"simulation failed: {type(exc).__name__}: {exc}"
+            log.warning("row %s:%s: %s", row.get("dataset"), row.get("line"), rec["reason"])
+            out.append(rec)
+            continue
+        measured_v = float(row["value"])
+        basis_us = measured_v if row["metric"] == "latency_us" else first_s * 1e6
+        rec.update(
+            predicted=value,
+            rel_error=(value - measured_v) / measured_v if measured_v else math.nan,
+            regime=regime,
+            size="small" if basis_us < SIZE_THRESHOLD_US else "large",
+            expressible=True,
+            preset=preset,
+            note=note,
+        )
+        out.append(rec)
+    return pd.DataFrame.from_records(out, columns=list(RESULT_COLUMNS))
+
+
+def compare(
+    dataset: str | os.PathLike[str] | None = None,
+    *,
+    hardware: Mapping[str, System] | None = None,
+    fidelity: str = "event",
+) -> pd.DataFrame:
+    """Simulate every row of a measured dataset (a shipped name, a CSV path, or ``None`` for all the
+    shipped datasets) and return the predicted-vs-measured table (:data:`RESULT_COLUMNS`).
+
+    ``rel_error`` is ``(predicted - measured) / measured``. Rows that cannot be expressed have
+    ``expressible = False`` and a ``reason``; none is dropped.
+    """
+    names: list[str | os.PathLike[str]] = list(list_datasets()) if dataset is None else [dataset]
+    frames = [compare_frame(load_measurements(n), hardware=hardware, fidelity=fidelity) for n in names]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RESULT_COLUMNS))
+
