@@ -17,7 +17,9 @@ class OneOpWorkload:
     ops: tuple[Op, ...]
 
 
-def gemm(m: int, n: int, k: int, *, dtype: str = "fp16", weight_pattern: str = "dense", act_density: float = 1.0) -> OneOpWorkload:
+def gemm(
+    m: int, n: int, k: int, *, dtype: str = "fp16", weight_pattern: str = "dense", act_density: float = 1.0
+) -> OneOpWorkload:
     """``C[m, n] = A[m, k] @ W[k, n]`` with a ``weight_pattern`` (``dense`` or ``N:M``) weight."""
     density = 1.0
     if weight_pattern != "dense" and ":" in weight_pattern:

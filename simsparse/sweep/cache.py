@@ -12,6 +12,7 @@ several parts (two runs racing, or a compaction cut short) has equal rows; the f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -46,7 +47,9 @@ class ResultStore:
                 (self.directory / "parts").mkdir(parents=True, exist_ok=True)
                 (self.directory / "sweeps").mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise SimsparseError(f"cache_dir: expected a writable directory, got {str(directory)!r} ({exc.strerror})") from None
+                raise SimsparseError(
+                    f"cache_dir: expected a writable directory, got {str(directory)!r} ({exc.strerror})"
+                ) from None
             self._load()
 
     def _parts(self) -> list[Path]:
@@ -101,10 +104,8 @@ class ResultStore:
         keep = self._write(list(self.records.values()))
         for part in parts:
             if part != keep:
-                try:
+                with contextlib.suppress(OSError):  # another process removed it
                     part.unlink()
-                except OSError:  # pragma: no cover - another process removed it
-                    pass
 
     def manifest_path(self, digest: str) -> Path | None:
         """Where the manifest of the sweep with ``digest`` lives."""

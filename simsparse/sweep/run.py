@@ -8,13 +8,14 @@ process runs points inline), ``dask`` (``distributed.Client(scheduler)``) and ``
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import logging
 import math
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
@@ -71,10 +72,10 @@ def _run_local(job: Job, batches: list[list[Item]], n_jobs: int, on_done: Callab
     pool.shutdown(wait=True)
 
 
-def _connect(executor: str, scheduler: str | None, n_jobs: int, timeout_s: float) -> Iterator[Any]:
+def _connect(executor: str, scheduler: str | None, n_jobs: int, timeout_s: float) -> Generator[Any, None, None]:
     """Yield a connected ``distributed.Client`` (and close it, and any LocalCluster, afterwards)."""
     try:
-        import distributed
+        distributed: Any = importlib.import_module("distributed")
     except ImportError:
         raise SimsparseError(
             f"executor: expected dask[distributed] installed for executor {executor!r} (pip install 'simsparse[distributed]')"
@@ -83,7 +84,11 @@ def _connect(executor: str, scheduler: str | None, n_jobs: int, timeout_s: float
     try:
         if executor == "dask-local":
             cluster = distributed.LocalCluster(
-                n_workers=n_jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.WARNING
+                n_workers=n_jobs,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.WARNING,
             )
             client = distributed.Client(cluster)
         else:
@@ -106,7 +111,7 @@ def _connect(executor: str, scheduler: str | None, n_jobs: int, timeout_s: float
 
 
 def _run_dask(client: Any, job: Job, batches: list[list[Item]], on_done: Callable[[list[Record]], None]) -> None:
-    import distributed
+    distributed: Any = importlib.import_module("distributed")
 
     futures = [client.submit(run_batch, job, b, pure=False, retries=3) for b in batches]
     try:
@@ -137,11 +142,21 @@ def _table(p: Plan, store: ResultStore, failures: dict[str, Record]) -> pd.DataF
     skipped_rows: list[dict[str, Any]] = []
     for ex in p.excluded:
         skipped_rows.append(
-            {"point": ex["point"], "workload": ex["workload"], **dict(zip(cols, ex["values"], strict=True)), "status": "excluded", "reason": ex["reason"]}
+            {
+                "point": ex["point"],
+                "workload": ex["workload"],
+                **dict(zip(cols, ex["values"], strict=True)),
+                "status": "excluded",
+                "reason": ex["reason"],
+            }
         )
     for pt in p.points:
         rec = store.get(pt.key) or failures.get(pt.key)
-        base = {"point": pt.index, "workload": spec.workloads[pt.workload].label, **dict(zip(cols, pt.values, strict=True))}
+        base = {
+            "point": pt.index,
+            "workload": spec.workloads[pt.workload].label,
+            **dict(zip(cols, pt.values, strict=True)),
+        }
         if rec is None:  # pragma: no cover - every point is computed or cached before this
             raise SimsparseError(f"sweep {spec.name!r}: point {pt.index} has no result")
         if rec.status != "ok":
@@ -156,7 +171,10 @@ def _table(p: Plan, store: ResultStore, failures: dict[str, Record]) -> pd.DataF
     columns = ["point", "workload", *cols, *spec.metrics, "point_hash"]
     df = pd.DataFrame.from_records(rows, columns=columns)
     for m in spec.metrics:  # numeric metrics stay float64 even when some are missing
-        if len(df) and df[m].map(lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))).all():
+        if (
+            len(df)
+            and df[m].map(lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))).all()
+        ):
             df[m] = df[m].astype("float64")
     skipped_rows.sort(key=lambda r: r["point"])
     df.attrs[SKIPPED_ATTR] = skipped_rows
@@ -232,7 +250,9 @@ def sweep(
             todo.append(pt)
             seen.add(pt.key)
     n_cached = len(p.points) - len(todo)
-    log.info("sweep %s: %d points, %d cached, %d to compute (%s)", spec.name, len(p.points), n_cached, len(todo), executor)
+    log.info(
+        "sweep %s: %d points, %d cached, %d to compute (%s)", spec.name, len(p.points), n_cached, len(todo), executor
+    )
     store.write_manifest(digest, {"sweep": spec.name, "n_points": len(p.points), "fidelity": spec.fidelity})
     job = Job(spec=spec, base_hw=p.base_hw)
     failures: dict[str, Record] = {}

@@ -80,7 +80,7 @@ def _coerce(base: Any, value: Any) -> Any:
     if isinstance(base, bool) or isinstance(value, bool):
         return value
     if isinstance(base, int) and isinstance(value, float):
-        return int(round(value))
+        return round(value)
     if isinstance(base, float) and isinstance(value, int):
         return float(value)
     return value
@@ -141,7 +141,10 @@ def samples(spec: SweepSpec, hw: dict[str, Any]) -> list[tuple[Any, ...]]:
         from scipy.stats import qmc
 
         u = qmc.LatinHypercube(d=d, seed=np.random.default_rng(spec.seed)).random(n)
-    return [tuple(_from_unit(a, b, float(u[i, j])) for j, (a, b) in enumerate(zip(spec.axes, bases, strict=True))) for i in range(n)]
+    return [
+        tuple(_from_unit(a, b, float(u[i, j])) for j, (a, b) in enumerate(zip(spec.axes, bases, strict=True)))
+        for i in range(n)
+    ]
 
 
 def apply_hardware(spec: SweepSpec, base_hw: dict[str, Any], values: Sequence[Any]) -> dict[str, Any]:
@@ -202,7 +205,13 @@ def point_key(hw: dict[str, Any], workload: dict[str, Any], fidelity: str) -> st
     import simsparse
 
     return _digest(
-        {"hardware": hw, "workload": workload, "version": simsparse.__version__, "fidelity": fidelity, "models": model_names(hw)}
+        {
+            "hardware": hw,
+            "workload": workload,
+            "version": simsparse.__version__,
+            "fidelity": fidelity,
+            "models": model_names(hw),
+        }
     )
 
 
@@ -240,7 +249,9 @@ def plan(spec: SweepSpec) -> Plan:
         for w in range(n_wl):
             index = s * n_wl + w
             if reason:
-                excluded.append({"point": index, "workload": spec.workloads[w].label, "reason": reason, "values": values})
+                excluded.append(
+                    {"point": index, "workload": spec.workloads[w].label, "reason": reason, "values": values}
+                )
                 continue
             key = point_key(hw, workload_description(spec, w, values), spec.fidelity)
             points.append(Point(index=index, workload=w, values=values, key=key))

@@ -343,7 +343,9 @@ def builder_function(name: str) -> Callable[..., Any]:
             from ._fallback import gemm
 
             return gemm
-        raise ConfigError("builder", f"a builder simsparse provides (simsparse.workload.{name} is not available)", name) from None
+        raise ConfigError(
+            "builder", f"a builder simsparse provides (simsparse.workload.{name} is not available)", name
+        ) from None
     return fn  # type: ignore[no-any-return]
 
 
@@ -354,7 +356,9 @@ def model_loader() -> Callable[..., Any]:
 
         fn = simsparse.load_workload
     except (ImportError, AttributeError):
-        raise ConfigError("model", "a model workload simsparse can load (simsparse.load_workload is not available)", None) from None
+        raise ConfigError(
+            "model", "a model workload simsparse can load (simsparse.load_workload is not available)", None
+        ) from None
     return fn  # type: ignore[no-any-return]
 
 
@@ -438,7 +442,7 @@ def _reference_text(node: ast.expr) -> str | None:
         elif isinstance(sl, ast.Constant) and isinstance(sl.value, (int, str)) and not isinstance(sl.value, bool):
             sel = str(sl.value)
         elif isinstance(sl, ast.UnaryOp) and isinstance(sl.op, ast.USub) and isinstance(sl.operand, ast.Constant):
-            sel = f"-{sl.operand.value}"
+            sel = f"-{sl.operand.value!s}"
         else:
             return None
         return None if base is None else f"{base}[{sel}]"
@@ -626,15 +630,21 @@ def validate_spec(spec: SweepSpec, *, lines: Lines | None = None, file: str | No
     labels: list[str] = []
     for i, ws in enumerate(spec.workloads):
         if bool(ws.builder) == bool(ws.model):
-            fail(("workloads", i), "either 'builder' (with args) or 'model' (with scenario)", ws.builder or ws.model or None)
+            fail(
+                ("workloads", i),
+                "either 'builder' (with args) or 'model' (with scenario)",
+                ws.builder or ws.model or None,
+            )
             wl_params.append({})
             continue
         if ws.builder and ws.scenario:
-            fail(("workloads", i, "scenario"), "no scenario for a builder workload (put its fields in args)", ws.scenario)
+            fail(
+                ("workloads", i, "scenario"), "no scenario for a builder workload (put its fields in args)", ws.scenario
+            )
         if ws.model and ws.args:
             fail(("workloads", i, "args"), "no args for a model workload (use scenario)", ws.args)
         try:
-            keys, params = workload_keys(ws)
+            _keys, params = workload_keys(ws)
         except ConfigError as exc:
             fail(("workloads", i, "builder" if ws.builder else "model"), exc.expected, exc.got)
             wl_params.append({})
@@ -642,17 +652,21 @@ def validate_spec(spec: SweepSpec, *, lines: Lines | None = None, file: str | No
         wl_params.append(params)
         given = ws.args if ws.builder else ws.scenario
         for key, value in given.items():
-            where = ("workloads", i, "args" if ws.builder else "scenario", key)
+            at: tuple[str | int, ...] = ("workloads", i, "args" if ws.builder else "scenario", key)
             if key not in params:
-                fail(where, f"an argument of {ws.builder or 'load_workload'}{closest(key, list(params))} (known: {', '.join(sorted(params))})", key)
+                fail(
+                    at,
+                    f"an argument of {ws.builder or 'load_workload'}{closest(key, list(params))} (known: {', '.join(sorted(params))})",
+                    key,
+                )
             elif (why := _param_type_error(params[key], value)) is not None:
-                fail(where, why, value)
+                fail(at, why, value)
         for key, value in ws.transforms.items():
-            where = ("workloads", i, "transforms", key)
+            at = ("workloads", i, "transforms", key)
             if key not in TRANSFORMS:
-                fail(where, f"one of the transforms {', '.join(TRANSFORMS)}{closest(key, TRANSFORMS)}", key)
+                fail(at, f"one of the transforms {', '.join(TRANSFORMS)}{closest(key, TRANSFORMS)}", key)
             elif value is not None and not isinstance(value, (str, dict)):
-                fail(where, "a string or a mapping of arguments", value)
+                fail(at, "a string or a mapping of arguments", value)
         if ws.label in labels:
             fail(("workloads", i, "name"), "a name not used by another workload (set 'name')", ws.label)
         labels.append(ws.label)
@@ -681,8 +695,7 @@ def validate_spec(spec: SweepSpec, *, lines: Lines | None = None, file: str | No
                 key = path[len("workload.") :]
                 ok_any = False
                 hints: set[str] = set()
-                for w, ws in enumerate(spec.workloads):
-                    params = wl_params[w]
+                for params in wl_params:
                     known = sorted(set(params) | set(TRANSFORMS))
                     hints.update(known)
                     if key in known:
@@ -690,14 +703,22 @@ def validate_spec(spec: SweepSpec, *, lines: Lines | None = None, file: str | No
                         why = None
                         for v in axis.values:
                             if key in TRANSFORMS and key not in params:
-                                why = None if v is None or isinstance(v, (str, dict)) else "a string (or a mapping of arguments)"
+                                why = (
+                                    None
+                                    if v is None or isinstance(v, (str, dict))
+                                    else "a string (or a mapping of arguments)"
+                                )
                             else:
                                 why = _param_type_error(params.get(key), v)
                             if why:
                                 fail((*where, "values"), f"{why} for {path}", v)
                                 break
                 if not ok_any:
-                    fail(pwhere, f"a workload path workload.<key>{closest(key, sorted(hints))} (known: {', '.join(sorted(hints))})", path)
+                    fail(
+                        pwhere,
+                        f"a workload path workload.<key>{closest(key, sorted(hints))} (known: {', '.join(sorted(hints))})",
+                        path,
+                    )
                 continue
             why_path = _path_error(hw, path, "")
             if why_path is not None:
@@ -726,31 +747,54 @@ def validate_spec(spec: SweepSpec, *, lines: Lines | None = None, file: str | No
         try:
             con = parse_constraint(text)
         except ValueError as exc:
-            fail(("constraints", c), f"a constraint over config paths, numbers and {', '.join(SAFE_FUNCTIONS)} ({exc})", text)
+            fail(
+                ("constraints", c),
+                f"a constraint over config paths, numbers and {', '.join(SAFE_FUNCTIONS)} ({exc})",
+                text,
+            )
             continue
         for ref in con.refs:
             if ref in DERIVED or ref in axis_cols or ref.startswith("workload."):
                 if ref.startswith("workload.") and ref not in axis_cols:
-                    fail(("constraints", c), f"workload paths that are axes ({', '.join(sorted(a for a in axis_cols if a.startswith('workload.'))) or 'none'})", ref)
+                    fail(
+                        ("constraints", c),
+                        f"workload paths that are axes ({', '.join(sorted(a for a in axis_cols if a.startswith('workload.'))) or 'none'})",
+                        ref,
+                    )
                 continue
             why_path = _path_error(hw, ref, "")
             if why_path is not None:
-                fail(("constraints", c), why_path.replace("a config path", f"a config path or one of {', '.join(DERIVED)}", 1), ref)
+                fail(
+                    ("constraints", c),
+                    why_path.replace("a config path", f"a config path or one of {', '.join(DERIVED)}", 1),
+                    ref,
+                )
 
     for m, name in enumerate(spec.metrics):
         head = name.split(".", 1)[0]
         if head not in KNOWN_METRICS and not head.startswith("memory_"):
-            fail(("metrics", m), f"a summary metric{closest(name, KNOWN_METRICS)} (known: {', '.join(KNOWN_METRICS)})", name)
+            fail(
+                ("metrics", m),
+                f"a summary metric{closest(name, KNOWN_METRICS)} (known: {', '.join(KNOWN_METRICS)})",
+                name,
+            )
     for side in ("minimize", "maximize"):
         for o, name in enumerate(getattr(spec.pareto, side)):
-            if name not in spec.metrics:
-                fail(("pareto", side, o), f"one of the metrics kept ({', '.join(spec.metrics)}){closest(name, spec.metrics)}", name)
+            allowed = [*spec.metrics, *(a.column for a in spec.axes)]
+            if name not in allowed:
+                fail(
+                    ("pareto", side, o),
+                    f"a metric kept or an axis column ({', '.join(allowed)}){closest(name, allowed)}",
+                    name,
+                )
     if errors:
         raise ConfigErrors(errors)
     return hw
 
 
-def sweep_from_dict(data: Any, *, lines: Lines | None = None, file: str | None = None, base_dir: str | os.PathLike[str] | None = None) -> SweepSpec:
+def sweep_from_dict(
+    data: Any, *, lines: Lines | None = None, file: str | None = None, base_dir: str | os.PathLike[str] | None = None
+) -> SweepSpec:
     """A validated :class:`SweepSpec` from plain data (the YAML structure)."""
     if isinstance(data, dict):
         data = dict(data)
@@ -780,7 +824,9 @@ def load_sweep(name_or_path: str | os.PathLike[str]) -> SweepSpec:
         path = preset_path("workloads/sweeps", text)
     shown = str(name_or_path)
     if not path.is_file():
-        raise ConfigError("", "an existing sweep spec file", "a missing file" if not path.exists() else "a directory", file=shown)
+        raise ConfigError(
+            "", "an existing sweep spec file", "a missing file" if not path.exists() else "a directory", file=shown
+        )
     try:
         raw = path.read_bytes()
     except OSError as exc:

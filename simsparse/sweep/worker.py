@@ -18,8 +18,8 @@ from typing import Any
 
 from simsparse.errors import ConfigError, ConfigErrors, SimsparseError
 
-from .spec import SweepSpec, builder_function, model_loader
 from .space import apply_hardware, workload_description
+from .spec import SweepSpec, builder_function, model_loader
 
 __all__ = ["Item", "Job", "Record", "build_workload", "run_batch"]
 
@@ -69,10 +69,7 @@ def _message(exc: BaseException) -> str:
 def build_workload(desc: dict[str, Any]) -> Any:
     """The workload of a point from :func:`~simsparse.sweep.space.workload_description` data."""
     args = dict(desc["args"])
-    if desc["builder"]:
-        wl = builder_function(desc["builder"])(**args)
-    else:
-        wl = model_loader()(desc["model"], **args)
+    wl = builder_function(desc["builder"])(**args) if desc["builder"] else model_loader()(desc["model"], **args)
     for name, value in desc["transforms"].items():
         if value is None or value in ("dense", "none", ""):
             continue
@@ -90,7 +87,9 @@ def build_workload(desc: dict[str, Any]) -> Any:
                     try:
                         kwargs["alpha"] = float(alpha)
                     except ValueError:
-                        raise SimsparseError(f"workload.routing: expected POLICY or POLICY:ALPHA, got {value!r}") from None
+                        raise SimsparseError(
+                            f"workload.routing: expected POLICY or POLICY:ALPHA, got {value!r}"
+                        ) from None
                 wl = wl.route(policy, **kwargs)
     return wl
 
@@ -137,5 +136,7 @@ def run_batch(job: Job, items: Sequence[Item]) -> list[Record]:
             out.append(Record(key=key, status="ok", reason="", summary=summary))
         except Exception as exc:  # a bug, not a bad point: report it, do not cache it
             log.warning("sweep point %s failed: %s", key[:12], traceback.format_exc())
-            out.append(Record(key=key, status="failed", reason=f"internal error: {type(exc).__name__}: {exc}", summary=""))
+            out.append(
+                Record(key=key, status="failed", reason=f"internal error: {type(exc).__name__}: {exc}", summary="")
+            )
     return out
