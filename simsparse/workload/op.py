@@ -23,7 +23,7 @@ Kinds and the fields they use:
 
 Additions (issue 3, workload traces):
 
-* ``top_k`` (grouped_gemm): experts per token, so ``m // top_k`` is the number of routed tokens;
+* ``top_k`` (grouped_gemm): experts per token, so in a workload trace ``m // top_k`` is the number of routed tokens;
   0 elsewhere. Lets a trace be re-routed after it was written.
 * MoE token dispatch/combine collectives (``all_to_all_v``) also fill ``m`` = token copies sent
   (all devices), ``n`` = hidden size and ``a_dtype`` = element dtype, so that
@@ -136,8 +136,6 @@ class Op:
             raise bad("scale_block_n", "an integer >= 1", self.scale_block_n)
         if self.top_k < 0:
             raise bad("top_k", "an integer >= 0", self.top_k)
-        if self.kind == "grouped_gemm" and self.top_k > 0 and self.m % self.top_k:
-            raise bad("m", f"a multiple of top_k ({self.top_k})", self.m)
 
     @property
     def n_groups(self) -> int:
