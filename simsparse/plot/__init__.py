@@ -13,12 +13,14 @@ the functions, so ``import simsparse.plot`` does not import it.
 * :func:`pareto`: sweep points with the Pareto front highlighted.
 * :func:`validation`: predicted vs measured, log-log, identity line and error bands.
 * :func:`moe_load`: tokens per expert and time per device.
+* :func:`lines` and :func:`bars`: a metric against a study parameter, or per category.
 """
 
 from __future__ import annotations
 
 from ._common import OKABE_ITO
 from .breakdown import BREAKDOWNS, breakdown, breakdown_table
+from .generic import bars, lines
 from .moe import moe_load
 from .roofline import roofline
 from .sweeps import MAXIMIZE, pareto, pareto_mask, speedup_table, speedup_vs_density
@@ -28,8 +30,10 @@ __all__ = [
     "BREAKDOWNS",
     "MAXIMIZE",
     "OKABE_ITO",
+    "bars",
     "breakdown",
     "breakdown_table",
+    "lines",
     "moe_load",
     "pareto",
     "pareto_mask",

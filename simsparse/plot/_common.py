@@ -55,6 +55,7 @@ LINESTYLES: tuple[Literal["-", "--", "-.", ":"], ...] = ("-", "--", "-.", ":")
 CAUSE_COLORS: dict[str, str] = {
     "compute": "#0072B2",
     "memory": "#E69F00",
+    "memory (all levels)": "#E69F00",
     "latency": "#CC79A7",
     "overhead": "#999999",
     "interconnect": "#009E73",

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 __all__ = ["BREAKDOWNS", "breakdown", "breakdown_table"]
 
 BREAKDOWNS: tuple[str, ...] = ("op", "level", "cause")
+MEMORY_ALL = "memory (all levels)"
 
 _CAUSE_COLUMNS: dict[str, str] = {
     "compute": "time_compute_s",
@@ -78,7 +79,7 @@ def _cause_shares(r: SimResult) -> tuple[dict[str, float], dict[str, float]]:
         for c in share.columns:
             v = float((share[c] * energy).sum())
             if v > 0:
-                e[str(c)] = v
+                e[MEMORY_ALL if c == "memory" else str(c)] = v
         unassigned = float(energy[total.isna()].sum())
         if unassigned > 0:
             e["unattributed"] = e.get("unattributed", 0.0) + unassigned
@@ -221,6 +222,9 @@ def breakdown(
                 OTHER_COLOR if cat == "other ops" else ("#000000" if cat == "static power" else color_cycle(i))
             )
 
+    # the energy split by cause has one "memory" share (ops do not split memory time by level):
+    # hatched, so that it is not mistaken for the outermost level
+    hatches = {MEMORY_ALL: "//"} if by == "cause" else {}
     bars: list[tuple[str, str]] = []  # (result, metric), top to bottom
     for (name, metric), _ in table.groupby(["result", "metric"], sort=False):
         bars.append((str(name), str(metric)))
@@ -233,7 +237,15 @@ def breakdown(
             cat = str(row["category"])
             width = 100.0 * float(row["share"])
             cont = ax.barh(
-                y, width, left=left, color=colors[cat], edgecolor="white", linewidth=0.8, height=0.7, label=cat
+                y,
+                width,
+                left=left,
+                color=colors[cat],
+                edgecolor="white",
+                linewidth=0.8,
+                height=0.7,
+                label=cat,
+                hatch=hatches.get(cat),
             )
             handles.setdefault(cat, cont)
             if width >= 8:

@@ -221,7 +221,7 @@ def pareto(
     labels: list[str] = []
     if hue is not None:
         require_columns(data, [hue], "pareto(df)")
-        for i, (h, grp) in enumerate(data.groupby(hue, sort=True)):
+        for i, (h, grp) in enumerate(data.groupby(hue, sort=False)):
             sc = ax.scatter(
                 grp[x].astype(float), grp[y].astype(float), s=40, color=color_cycle(i), alpha=0.6, linewidth=0
             )

@@ -10,12 +10,32 @@ import pandas as pd
 
 from simsparse.errors import SimsparseError
 
-from ._common import MARKERS, axis_label, color_cycle, finish, legend_outside, new_axes, require_columns
+from ._common import MARKERS, OKABE_ITO, axis_label, color_cycle, finish, legend_outside, new_axes, require_columns
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["validation"]
+
+
+def _columns(df: pd.DataFrame, metric: str) -> tuple[pd.DataFrame, str, str]:
+    """The rows to plot and the measured / predicted column names."""
+    if "measured_us" in df.columns and "predicted_us" in df.columns and metric == "latency_us":
+        return df.copy(), "measured_us", "predicted_us"
+    require_columns(df, ["measured", "predicted"], "validation(df)")
+    data = df[df["metric"].astype(str) == metric] if "metric" in df.columns else df
+    return data.copy(), "measured", "predicted"
+
+
+def _axis_labels(df: pd.DataFrame, metric: str) -> tuple[str, str]:
+    if metric == "latency_us":
+        return axis_label("measured"), axis_label("predicted")
+    unit = ""
+    if "unit" in df.columns and len(df):
+        unit = str(df["unit"].iloc[0])
+    suffix = f" ({unit})" if unit else ""
+    what = metric.replace("_", " ")
+    return f"Measured {what}{suffix}", f"Predicted {what}{suffix}"
 
 
 def validation(
@@ -24,30 +44,35 @@ def validation(
     *,
     hue: str = "kind",
     marker: str | None = "regime",
+    metric: str = "latency_us",
     bands: Sequence[float] = (0.1, 0.25),
     title: str | None = None,
 ) -> Axes:
-    """Predicted against measured time per kernel (log-log), one colour per ``hue`` (op kind).
+    """Predicted against measured value per row (log-log), one colour per ``hue`` (op kind).
 
-    ``df`` is the table of :func:`simsparse.validation.compare`: ``measured_us``,
-    ``predicted_us`` and ``kind`` at least; rows with ``expressible`` False or a non-positive
-    time are left out (their count is given in the legend). Shaded bands: predictions within
-    each relative error of ``bands`` (default ±10 % and ±25 %); marker shape: ``marker`` column
-    (default the ``regime``, memory or compute) when present.
+    ``df`` is the table of :func:`simsparse.validation.compare` (``measured``, ``predicted``,
+    ``metric``, ``unit``, ``kind``, ``regime``, ``expressible``; only the rows of ``metric``,
+    default ``latency_us``, are drawn), or any table with ``measured_us`` and ``predicted_us``.
+    Rows with ``expressible`` False or a non-positive value are left out (their count is given
+    in the legend). Shaded bands: predictions within each relative error of ``bands`` (default
+    ±10 % and ±25 %); marker shape: the ``marker`` column (default ``regime``, memory or
+    compute) when present and there are at most 8 colours, else a shape per colour group.
     """
-    require_columns(df, ["measured_us", "predicted_us"], "validation(df)")
-    data = df.copy()
+    data, mcol, pcol = _columns(df, metric)
     n_all = len(data)
     if "expressible" in data.columns:
         data = data[data["expressible"].astype(bool)]
-    meas = data["measured_us"].astype(float)
-    pred = data["predicted_us"].astype(float)
+    meas = pd.to_numeric(data[mcol], errors="coerce").astype(float)
+    pred = pd.to_numeric(data[pcol], errors="coerce").astype(float)
     data = data[np.isfinite(meas) & np.isfinite(pred) & (meas > 0) & (pred > 0)]
     if not len(data):
-        raise SimsparseError("validation(df): expected rows with positive measured_us and predicted_us, got none")
+        raise SimsparseError(
+            f"validation(df): expected rows of {metric} with positive measured and predicted values, got none"
+        )
     n_left_out = n_all - len(data)
-    meas = data["measured_us"].astype(float)
-    pred = data["predicted_us"].astype(float)
+    xlabel, ylabel = _axis_labels(data, metric)
+    meas = data[mcol].astype(float)
+    pred = data[pcol].astype(float)
     rel = (pred - meas).abs() / meas
     ax = new_axes(ax, figsize=(9.0, 7.0))
     lo = float(min(meas.min(), pred.min())) / 1.6
@@ -62,12 +87,13 @@ def validation(
         ax.fill_between(grid, grid * (1 - b), grid * (1 - inner), color=greys[min(i, 2)], linewidth=0, zorder=0)
         handles.append(fill)
         share = float((rel <= b).mean())
-        labels.append(f"within ±{b:.0%} ({share:.0%} of kernels)")
+        labels.append(f"within ±{b:.0%} ({share:.0%} of rows)")
     (ident,) = ax.plot(grid, grid, color="black", linewidth=1.5, zorder=1)
     handles.insert(0, ident)
     labels.insert(0, "predicted = measured")
     hue_col = hue if hue in data.columns else None
-    marker_col = marker if marker is not None and marker in data.columns else None
+    n_hues = int(data[hue_col].nunique()) if hue_col else 1
+    marker_col = marker if marker is not None and marker in data.columns and n_hues <= len(OKABE_ITO) else None
     markers = (
         {m: MARKERS[i % len(MARKERS)] for i, m in enumerate(sorted(map(str, data[marker_col].unique())))}
         if marker_col
@@ -80,8 +106,8 @@ def validation(
             first = True
             for m, sub in grp.groupby(marker_col, sort=True):
                 sc = ax.scatter(
-                    sub["measured_us"].astype(float),
-                    sub["predicted_us"].astype(float),
+                    sub[mcol].astype(float),
+                    sub[pcol].astype(float),
                     s=45,
                     color=color,
                     marker=markers[str(m)],
@@ -93,14 +119,15 @@ def validation(
                 if first:
                     handles.append(sc)
                     hr = rel[grp.index]
-                    labels.append(f"{h!s}: {len(grp)} kernels, median error {float(hr.median()):.0%}")
+                    labels.append(f"{h!s}: {len(grp)} rows, median |error| {float(hr.median()):.0%}")
                     first = False
         else:
             sc = ax.scatter(
-                grp["measured_us"].astype(float),
-                grp["predicted_us"].astype(float),
+                grp[mcol].astype(float),
+                grp[pcol].astype(float),
                 s=45,
                 color=color,
+                marker=MARKERS[(i // len(OKABE_ITO)) % len(MARKERS)],
                 edgecolor="black",
                 linewidth=0.5,
                 alpha=0.85,
@@ -108,7 +135,7 @@ def validation(
             )
             handles.append(sc)
             hr = rel[grp.index]
-            labels.append(f"{h!s}: {len(grp)} kernels, median error {float(hr.median()):.0%}")
+            labels.append(f"{h!s}: {len(grp)} rows, median |error| {float(hr.median()):.0%}")
     if marker_col:
         from matplotlib.lines import Line2D
 
@@ -128,9 +155,9 @@ def validation(
     finish(
         ax,
         title=title
-        or f"How close are predictions to measurements? {len(data)} kernels, median |error| {float(rel.median()):.0%}",
-        xlabel=axis_label("measured"),
-        ylabel=axis_label("predicted"),
+        or f"How close are predictions to measurements? {len(data)} rows, median |error| {float(rel.median()):.0%}",
+        xlabel=xlabel,
+        ylabel=ylabel,
     )
     legend_outside(ax, handles, labels)
     return ax
