@@ -1,0 +1,377 @@
+"""Run the kernel suite on this machine and return the timings in the long measured-CSV format.
+
+:func:`measure` runs every case of :mod:`simsparse.validation.kernels` on the CPU (the numba parallel
+twins, timed on the host) or on a CUDA GPU (the numba CUDA kernels, timed with CUDA events around one
+launch). Each case's output is checked against the NumPy reference before and after its timed runs; a
+mismatch raises :class:`~simsparse.errors.SimulationError` and nothing is recorded. :func:`write_measurements`
+writes the table atomically.
+
+Columns are those of ``reference/measured/README.md``: ``source_id, gpu, stack, kind, dtype, m, n, k,
+tokens, batch, extra, metric, value, unit, source_repo, source_path_or_url, source_commit_or_date, license,
+note``. One row per kernel: ``metric=latency_us``, ``value`` the median; the spread (min, p25, p75, max),
+the flops and compulsory bytes, the sizes, thread count and library/driver versions go to ``extra`` as
+``key=value;...``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import logging
+import os
+import platform
+import tempfile
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from simsparse.errors import SimulationError, closest
+
+from . import kernels as K
+from .hostcpu import host_cpu_facts
+
+__all__ = ["COLUMNS", "DEVICES", "measure", "write_measurements"]
+
+_log = logging.getLogger(__name__)
+
+COLUMNS: tuple[str, ...] = (
+    "source_id",
+    "gpu",
+    "stack",
+    "kind",
+    "dtype",
+    "m",
+    "n",
+    "k",
+    "tokens",
+    "batch",
+    "extra",
+    "metric",
+    "value",
+    "unit",
+    "source_repo",
+    "source_path_or_url",
+    "source_commit_or_date",
+    "license",
+    "note",
+)
+"""The measured-CSV columns, in order."""
+
+DEVICES: tuple[str, ...] = ("cpu", "cuda")
+
+_INT_COLUMNS = ("m", "n", "k", "tokens", "batch")
+
+
+def _clean(value: object) -> str:
+    """A value safe inside ``key=value;key=value``."""
+    text = f"{value:.6g}" if isinstance(value, float) else str(value)
+    return text.replace(";", ",").replace("=", ":").replace("\n", " ")
+
+
+def _extra(items: Iterable[tuple[str, object]]) -> str:
+    return ";".join(f"{key}={_clean(value)}" for key, value in items if value is not None and value != "")
+
+
+def _versions() -> list[tuple[str, object]]:
+    info = K.numba_info()
+    try:
+        from importlib.metadata import version
+
+        simsparse_version: str | None = version("simsparse")
+    except Exception:  # not installed as a distribution (a plain checkout)
+        simsparse_version = None
+    return [
+        ("numba", info["numba"]),
+        ("llvmlite", info["llvmlite"]),
+        ("numpy", np.__version__),
+        ("python", platform.python_version()),
+        ("simsparse", simsparse_version),
+    ]
+
+
+def _percentiles(times_us: Sequence[float]) -> dict[str, float]:
+    arr = np.asarray(times_us, dtype=np.float64)
+    p25, p50, p75 = np.percentile(arr, [25.0, 50.0, 75.0])
+    return {
+        "median": float(p50),
+        "min": float(arr.min()),
+        "p25": float(p25),
+        "p75": float(p75),
+        "max": float(arr.max()),
+    }
+
+
+# --- CPU --------------------------------------------------------------------------------------------------
+
+
+def _cpu_context() -> tuple[str, list[tuple[str, object]]]:
+    facts = host_cpu_facts()
+    name = str(facts["model_name"]["value"])
+    items: list[tuple[str, object]] = []
+    for key in ("n_cpus_usable", "n_cores", "max_mhz", "simd_width_bits", "has_avx2", "has_avx512f", "has_fma"):
+        items.append((f"cpu_{key}", facts[key]["value"]))
+    items.append(("cpu_max_mhz_source", facts["max_mhz"]["source"]))
+    for level in ("l2", "l3"):
+        items.append((f"cpu_{level}_bytes", facts[f"{level}_bytes"]["value"]))
+    items.append(("hypervisor", facts["hypervisor"]["value"]))
+    with contextlib.suppress(OSError):
+        items.append(("loadavg_1m", round(os.getloadavg()[0], 2)))
+    return name, items
+
+
+def _time_cpu(
+    case: K.KernelCase, spec: K.KernelSpec, ref: npt.NDArray[Any], repeats: int, warmup: int
+) -> tuple[list[float], float]:
+    out = case.new_output()
+    spec.cpu(*case.operands, out=out)  # compiles (or loads the cache) and checks, untimed
+    K.check_output(case, out, ref, where="cpu, first run")
+    for _ in range(warmup):
+        spec.cpu(*case.operands, out=out)
+    out.fill(np.nan)  # the final check proves the timed runs wrote the output
+    times: list[float] = []
+    for _ in range(repeats):
+        t0 = time.perf_counter_ns()
+        spec.cpu(*case.operands, out=out)
+        times.append((time.perf_counter_ns() - t0) / 1e3)
+    err = K.check_output(case, out, ref, where="cpu, after the timed runs")
+    return times, err
+
+
+# --- CUDA -------------------------------------------------------------------------------------------------
+
+
+def _require_cuda(allow_simulator: bool) -> None:
+    if K.simulator_enabled():
+        if not allow_simulator:
+            raise SimulationError(
+                "measure(device='cuda'): NUMBA_ENABLE_CUDASIM=1 selects numba's CUDA simulator, whose timings "
+                "are meaningless; unset it to measure a real GPU (allow_simulator=True runs a functional check)"
+            )
+        return
+    if not K.cuda_available():
+        raise SimulationError(
+            "measure(device='cuda'): no CUDA GPU/driver was found (numba.cuda.is_available() is False); "
+            "run on a machine with an NVIDIA GPU and driver, or use device='cpu'"
+        )
+
+
+def _cuda_context(tile: int) -> tuple[str, list[tuple[str, object]]]:
+    cuda = K.cuda_module()
+    items: list[tuple[str, object]] = [("tile", f"{tile}x{tile}")]
+    if K.simulator_enabled():
+        return "numba CUDA simulator (not a GPU)", [*items, ("simulator", True)]
+    name = "unknown CUDA device"
+    try:
+        dev = cuda.get_current_device()
+        raw = dev.name
+        name = raw.decode() if isinstance(raw, bytes) else str(raw)
+        items.append(("cc", ".".join(str(x) for x in dev.compute_capability)))
+        for key, attr in (
+            ("sms", "MULTIPROCESSOR_COUNT"),
+            ("clock_mhz", "CLOCK_RATE"),
+            ("mem_clock_mhz", "MEMORY_CLOCK_RATE"),
+            ("mem_bus_bits", "GLOBAL_MEMORY_BUS_WIDTH"),
+            ("l2_bytes", "L2_CACHE_SIZE"),
+        ):
+            with contextlib.suppress(Exception):
+                value = int(getattr(dev, attr))
+                items.append((key, value // 1000 if key.endswith("_mhz") else value))  # kHz -> MHz
+    except Exception:  # device queries are provenance only
+        _log.debug("CUDA device query failed", exc_info=True)
+    with contextlib.suppress(Exception):
+        items.append(("cuda_driver", ".".join(str(x) for x in cuda.cudadrv.driver.driver.get_version())))
+    with contextlib.suppress(Exception):
+        items.append(("cuda_runtime", ".".join(str(x) for x in cuda.runtime.get_version())))
+    return name, items
+
+
+def _time_cuda(
+    case: K.KernelCase, ref: npt.NDArray[Any], repeats: int, warmup: int, tile: int
+) -> tuple[list[float], float]:
+    cuda = K.cuda_module()
+    run = K.prepare_cuda(case, tile)
+    run.launch()  # compiles and checks, untimed
+    K.check_output(case, run.output(), ref, where="cuda, first run")
+    for _ in range(warmup):
+        run.launch()
+    cuda.synchronize()
+    times: list[float] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the simulator warns that its event timings are bogus
+        for _ in range(repeats):
+            start = cuda.event()  # timing=True is the default
+            end = cuda.event()
+            start.record()
+            run.launch()
+            end.record()
+            end.synchronize()
+            times.append(float(start.elapsed_time(end)) * 1e3)  # ms -> us
+    err = K.check_output(case, run.output(), ref, where="cuda, after the timed runs")
+    return times, err
+
+
+# --- the runner -------------------------------------------------------------------------------------------
+
+
+def measure(
+    device: str = "cpu",
+    sizes: str = "small",
+    repeats: int = 10,
+    warmup: int = 2,
+    *,
+    kernels: Sequence[str] | None = None,
+    seed: int = 0,
+    cuda_tile: int = K.DEFAULT_TILE,
+    allow_simulator: bool = False,
+) -> pd.DataFrame:
+    """Measure every kernel (or those named in ``kernels``) at size set ``sizes`` on ``device``.
+
+    Per kernel: one untimed run whose output is checked against the NumPy reference, ``warmup`` untimed
+    runs, ``repeats`` timed runs, and a second check of the output of the timed runs. The row's value is
+    the median latency in microseconds; min/p25/p75/max are in ``extra``. CPU runs are timed on the host
+    with ``time.perf_counter_ns`` around one call of the numba twin (which includes waking the thread pool);
+    CUDA runs with CUDA events around one kernel launch on device-resident data.
+
+    Raises :class:`SimulationError` for a bad argument, when ``device='cuda'`` finds no CUDA GPU/driver,
+    and when an output does not match the reference.
+    """
+    if device not in DEVICES:
+        raise SimulationError(
+            f"measure: device: expected one of {list(DEVICES)}, got {device!r}{closest(str(device), DEVICES)}"
+        )
+    if sizes not in K.SIZES:
+        raise SimulationError(
+            f"measure: sizes: expected one of {list(K.SIZES)}, got {sizes!r}{closest(str(sizes), K.SIZES)}"
+        )
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise SimulationError(f"measure: repeats: expected an integer >= 1, got {repeats!r}")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise SimulationError(f"measure: warmup: expected an integer >= 0, got {warmup!r}")
+    if not isinstance(cuda_tile, int) or not 1 <= cuda_tile <= 32:
+        raise SimulationError(f"measure: cuda_tile: expected an integer in 1..32, got {cuda_tile!r}")
+    names = list(K.kernel_names() if kernels is None else kernels)
+    specs = [K.get_kernel(name) for name in names]
+    if device == "cuda":
+        _require_cuda(allow_simulator)
+
+    date = _dt.datetime.now(_dt.UTC).date().isoformat()
+    versions = _versions()
+    if device == "cpu":
+        device_name, device_items = _cpu_context()
+    else:
+        device_name, device_items = _cuda_context(cuda_tile)
+    simulated = device == "cuda" and K.simulator_enabled()
+
+    rows: list[dict[str, object]] = []
+    for spec in specs:
+        case = spec.make_case(sizes, seed)
+        ref = spec.reference(*case.operands)
+        _log.info("measuring %s (%s) on %s", spec.name, sizes, device)
+        if device == "cpu":
+            times, err = _time_cpu(case, spec, ref, repeats, warmup)
+            info = K.numba_info()  # after the first run, so the threading layer is known
+            layer, threads = info["threading_layer"], info["threads"]
+            stack = (
+                f"numba {info['numba']} CPU parallel twin ({layer} threading layer, {threads} threads), "
+                f"NumPy {np.__version__}; host-timed (perf_counter_ns) median of {repeats} after {warmup} warm-ups"
+            )
+            run_items: list[tuple[str, object]] = [("threads", threads), ("threading_layer", layer)]
+            timing = "host perf_counter_ns around one call"
+        else:
+            times, err = _time_cuda(case, ref, repeats, warmup, cuda_tile)
+            driver = dict(device_items).get("cuda_driver", "unknown")
+            stack = (
+                f"numba {K.numba_info()['numba']} CUDA kernel ({cuda_tile}x{cuda_tile} threads per block), CUDA driver "
+                f"{driver}; CUDA-event-timed median of {repeats} after {warmup} warm-ups"
+            )
+            run_items = []
+            timing = "CUDA events around one numba launch (host dispatch included while the GPU waits on it)"
+        stats = _percentiles(times)
+        extra = _extra(
+            [
+                ("kernel", spec.name),
+                ("size", sizes),
+                ("seed", seed),
+                ("flops", case.flops),
+                ("bytes", case.bytes_moved),
+                *case.params.items(),
+                ("repeats", repeats),
+                ("warmup", warmup),
+                ("min_us", stats["min"]),
+                ("p25_us", stats["p25"]),
+                ("p75_us", stats["p75"]),
+                ("max_us", stats["max"]),
+                ("timing", timing),
+                ("rtol", case.rtol),
+                ("atol", case.atol),
+                ("max_abs_err", err),
+                *run_items,
+                *device_items,
+                *versions,
+            ]
+        )
+        note = (
+            f"measured: {spec.description}; output checked against the NumPy reference "
+            f"(np.allclose rtol={case.rtol:g} atol={case.atol:.3g}) before and after the timed runs; "
+            f"median of {repeats}, spread in extra"
+        )
+        if simulated:
+            note = "NOT A TIMING: numba CUDA simulator functional check. " + note
+        rows.append(
+            {
+                "source_id": f"simsparse.measure.{device}.{sizes}",
+                "gpu": device_name,
+                "stack": stack,
+                "kind": spec.kind,
+                "dtype": spec.dtype,
+                "m": case.m,
+                "n": case.n,
+                "k": case.k,
+                "tokens": case.tokens,
+                "batch": case.batch,
+                "extra": extra,
+                "metric": "latency_us",
+                "value": stats["median"],
+                "unit": "us",
+                "source_repo": "simsparse",
+                "source_path_or_url": spec.source_path,
+                "source_commit_or_date": date,
+                "license": "Apache-2.0",
+                "note": note,
+            }
+        )
+    df = pd.DataFrame(rows, columns=list(COLUMNS))
+    for column in _INT_COLUMNS:
+        df[column] = df[column].astype("Int64")
+    df["value"] = df["value"].astype(np.float64)
+    return df
+
+
+def write_measurements(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write ``df`` as CSV to ``path`` atomically: a temporary file in the same directory, flushed and synced,
+    then ``os.replace``. The measured-CSV columns come first, in order; other columns follow."""
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise SimulationError(f"write_measurements: the table lacks the column(s) {missing}")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ordered = [*COLUMNS, *(c for c in df.columns if c not in COLUMNS)]
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            df.loc[:, ordered].to_csv(fh, index=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp_name)
+        raise
+    return target
