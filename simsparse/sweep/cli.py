@@ -35,12 +35,21 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "and --resume finishes an interrupted run.",
     )
     p.add_argument("spec", metavar="SPEC.yaml", help="sweep spec file, or the name of a shipped sweep (stc_density)")
-    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="address of a Dask scheduler (implies --executor dask)")
-    p.add_argument("--executor", choices=("local", "dask", "dask-local"), default=None, help="where points run (default: local)")
-    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N", help="local worker processes (default: CPU count)")
+    p.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", help="address of a Dask scheduler (implies --executor dask)"
+    )
+    p.add_argument(
+        "--executor", choices=("local", "dask", "dask-local"), default=None, help="where points run (default: local)"
+    )
+    p.add_argument(
+        "--jobs", "-j", type=int, default=None, metavar="N", help="local worker processes (default: CPU count)"
+    )
     p.add_argument("--out", "-o", metavar="results.parquet", help="write the table (.parquet or .csv)")
     p.add_argument(
-        "--cache-dir", metavar="DIR", default=None, help=f"result cache (default: {DEFAULT_CACHE_DIR} in the current directory)"
+        "--cache-dir",
+        metavar="DIR",
+        default=None,
+        help=f"result cache (default: {DEFAULT_CACHE_DIR} in the current directory)",
     )
     p.add_argument("--resume", action="store_true", help="finish an interrupted run of this sweep")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -66,7 +75,8 @@ def _show(df: Any) -> str:
     shown = df.drop(columns=["point_hash"], errors="ignore")
     if len(shown) > MAX_ROWS_SHOWN:
         return shown.head(MAX_ROWS_SHOWN).to_string(index=False) + f"\n... ({len(shown) - MAX_ROWS_SHOWN} more rows)"
-    return str(shown.to_string(index=False))
+    text: str = shown.to_string(index=False)
+    return text
 
 
 def run(args: argparse.Namespace) -> int:

@@ -254,7 +254,7 @@ def sweep(
         "sweep %s: %d points, %d cached, %d to compute (%s)", spec.name, len(p.points), n_cached, len(todo), executor
     )
     store.write_manifest(digest, {"sweep": spec.name, "n_points": len(p.points), "fidelity": spec.fidelity})
-    job = Job(spec=spec, base_hw=p.base_hw)
+    job = Job(spec=spec, system=p.system)
     failures: dict[str, Record] = {}
     clients = _connect(executor, scheduler, jobs, scheduler_timeout_s) if executor != "local" and todo else None
     client = next(clients) if clients is not None else None  # connects (or fails) before any work

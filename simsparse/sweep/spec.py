@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import importlib
 import inspect
 import logging
@@ -362,6 +363,7 @@ def model_loader() -> Callable[..., Any]:
     return fn  # type: ignore[no-any-return]
 
 
+@functools.lru_cache(maxsize=64)
 def _params(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
     try:
         return dict(inspect.signature(fn).parameters)
@@ -372,9 +374,9 @@ def _params(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
 def workload_keys(ws: WorkloadSpec) -> tuple[list[str], dict[str, inspect.Parameter]]:
     """Keys ``workload.<key>`` may name for ``ws`` and the parameters of its builder/loader."""
     if ws.builder:
-        params = _params(builder_function(ws.builder))
+        params = dict(_params(builder_function(ws.builder)))
     else:
-        params = _params(model_loader())
+        params = dict(_params(model_loader()))
         first = next(iter(params), "")
         if first and params[first].kind is not inspect.Parameter.KEYWORD_ONLY:
             params.pop(first)  # the model name
@@ -586,10 +588,19 @@ def _type_error(base: Any, value: Any) -> str | None:
     return None
 
 
+_ANNOTATED: dict[Any, Any] = {"int": 0, int: 0, "float": 0.0, float: 0.0, "str": "", str: "", "bool": False, bool: False}
+
+
 def _param_type_error(param: inspect.Parameter | None, value: Any) -> str | None:
-    if param is None or param.default is inspect.Parameter.empty or param.default is None:
+    if param is None:
         return None
-    return _type_error(param.default, value)
+    base = param.default
+    if base is inspect.Parameter.empty or base is None:
+        try:
+            base = _ANNOTATED.get(param.annotation)
+        except TypeError:  # unhashable annotation
+            base = None
+    return _type_error(base, value)
 
 
 def _base_hardware(spec: SweepSpec) -> dict[str, Any]:

@@ -1,8 +1,8 @@
 """What a worker runs: rebuild points from the spec and simulate them.
 
-Workers receive a :class:`Job` (the spec and the base hardware as plain data, a few KB) and the
-small descriptions of a batch of points; they recompute the hardware (``hardware_from_dict``,
-which re-validates) and the workload, simulate, and return one :class:`Record` per point. A bad
+Workers receive a :class:`Job` (the spec and the base system, a few KB) and the small
+descriptions of a batch of points; they recompute the hardware (every object on a changed path
+re-validates, as ``hardware_from_dict`` would) and the workload, simulate, and return one :class:`Record` per point. A bad
 point becomes a record with its reason; it never raises.
 """
 
@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from simsparse.errors import ConfigError, ConfigErrors, SimsparseError
+from simsparse.hw import System
 
-from .space import apply_hardware, workload_description
+from .space import apply_to_system, workload_description
 from .spec import SweepSpec, builder_function, model_loader
 
 __all__ = ["Item", "Job", "Record", "build_workload", "run_batch"]
@@ -31,10 +32,10 @@ Item = tuple[str, int, int, tuple[Any, ...]]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
-    """The shared part of every batch: the spec and the base hardware as plain data."""
+    """The shared part of every batch: the spec and the base hardware."""
 
     spec: SweepSpec
-    base_hw: dict[str, Any]
+    system: System
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,7 +97,6 @@ def build_workload(desc: dict[str, Any]) -> Any:
 
 def run_batch(job: Job, items: Sequence[Item]) -> list[Record]:
     """Simulate a batch of points; equal hardware / workloads within the batch are built once."""
-    from simsparse.config import hardware_from_dict
     from simsparse.engine import simulate
 
     spec = job.spec
@@ -105,11 +105,12 @@ def run_batch(job: Job, items: Sequence[Item]) -> list[Record]:
     out: list[Record] = []
     for key, _index, w, values in items:
         try:
-            hw_data = apply_hardware(spec, job.base_hw, values)
-            hw_id = json.dumps(hw_data, sort_keys=True, default=str)
+            hw_id = json.dumps(
+                [v for a, v in zip(spec.axes, values, strict=True) if not a.path.startswith("workload.")]
+            )
             if hw_id not in hw_memo:
                 try:
-                    hw_memo[hw_id] = hardware_from_dict(hw_data)
+                    hw_memo[hw_id] = apply_to_system(spec, job.system, values)
                 except ConfigError as exc:
                     hw_memo[hw_id] = exc
             hw = hw_memo[hw_id]
