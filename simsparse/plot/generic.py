@@ -108,7 +108,11 @@ def _value_text(v: float) -> str:
     a = abs(v)
     if a == 0:
         return "0"
-    if a >= 1e4 or a < 1e-2:
+    if a >= 1e6:
+        return f"{v / 1e6:.3g}M"
+    if a >= 1e3:
+        return f"{v:,.0f}"
+    if a < 1e-2:
         return f"{v:.2g}"
     return f"{v:.3g}"
 

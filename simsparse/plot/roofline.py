@@ -60,6 +60,7 @@ def roofline(
     ax: Axes | None = None,
     *,
     dtypes: Sequence[str] | None = None,
+    kinds: Sequence[str] | None = ("gemm", "grouped_gemm"),
     annotate: bool | None = None,
     title: str | None = None,
 ) -> Axes:
@@ -73,6 +74,8 @@ def roofline(
 
     ``results``: a :class:`SimResult`, several, a mapping name -> result, or an ops table.
     ``dtypes``: the roofs to draw (default: the dtypes of the plotted ops, else bf16/fp16).
+    ``kinds``: the op kinds placed (default the matrix ops, ``gemm`` and ``grouped_gemm``, whose
+    roofs these are; ``None``: every op with FLOPs).
     ``annotate``: write op names next to points (default: when there are at most 12).
     """
     device = hw.device if isinstance(hw, System) else hw
@@ -91,6 +94,8 @@ def roofline(
         ai = pd.to_numeric(ops["arithmetic_intensity"], errors="coerce")
         perf = pd.to_numeric(ops["achieved_flops_per_s"], errors="coerce")
         keep = (ops["flops"] > 0) & np.isfinite(ai) & (ai > 0) & np.isfinite(perf) & (perf > 0)
+        if kinds is not None and "kind" in ops.columns:
+            keep &= ops["kind"].astype(str).isin(list(kinds))
         pts = ops.loc[keep].copy()
 
     if dtypes is None:
@@ -176,7 +181,8 @@ def roofline(
                 zorder=3,
             )
             handles.append(sc)
-            labels.append(f"ops: {d}, {cls}-bound ({len(grp)})")
+            what = "latency/overhead" if cls == "other" else cls
+            labels.append(f"ops: {d}, {what}-bound ({len(grp)})")
         if annotate is None:
             annotate = len(pts) <= 12
         if annotate and "op" in pts.columns:

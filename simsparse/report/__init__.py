@@ -66,7 +66,7 @@ REPORTS: dict[str, Report] = {
             name="quantization-study",
             title="Quantization study: bf16 vs fp8 vs w4a16 vs nvfp4 in decode and prefill",
             summary=(
-                "Llama-3.1-8B in decode and prefill with bf16, fp8 (w8a8), w4a16 (int4 weights, bf16 compute) and nvfp4 "
+                "Llama-3.1-8B in decode and prefill with bf16, fp8 (fp8 weights and activations), w4a16 (int4 weights, 16-bit activations) and nvfp4 "
                 "on GPUs: throughput, energy per token and where the time goes, and which formats each GPU can run."
             ),
             module="simsparse.report.quantization",

@@ -112,13 +112,15 @@ def test_import_does_not_load_matplotlib() -> None:
 def test_roofline(h100: ss.System, mixed: ss.SimResult) -> None:
     ax = sp.roofline(h100, mixed)
     unit = h100.device.core.matrix_unit
-    n_dtypes = 2  # bf16 (qkv, norm) and fp16 (ffn)
+    n_dtypes = 2  # bf16 (qkv) and fp16 (ffn); the elementwise norm is not a matrix op
     roofs = n_dtypes * (1 + len(unit.sparsity))
     assert len(ax.lines) == roofs + len(h100.device.memory)
-    # one scatter per (dtype, bottleneck class): qkv/norm memory-bound bf16, ffn fp16
-    assert len(ax.collections) >= 2
+    # one scatter per (dtype, bottleneck class): qkv memory-bound bf16, ffn fp16
+    assert len(ax.collections) == 2
     n_points = sum(len(c.get_offsets()) for c in ax.collections)
-    assert n_points == 3
+    assert n_points == 2
+    every = sp.roofline(h100, mixed, kinds=None)
+    assert sum(len(c.get_offsets()) for c in every.collections) == 3
     assert ax.get_xlabel() == label("arithmetic_intensity")
     assert "FLOP/byte" in ax.get_xlabel()
     assert "FLOP/s" in ax.get_ylabel()
@@ -244,7 +246,7 @@ def test_validation_plot() -> None:
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[0] == "predicted = measured"
     assert sum(t.startswith("within ±") for t in legend) == 2
-    assert sum("kernels, median error" in t for t in legend) == 3
+    assert sum("rows, median |error|" in t for t in legend) == 3
     assert any("left out" in t for t in legend)
     _legend_outside(ax)
 
