@@ -87,7 +87,7 @@ def _connect(executor: str, scheduler: str | None, n_jobs: int, timeout_s: float
                 n_workers=n_jobs,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",
                 silence_logs=logging.WARNING,
             )
             client = distributed.Client(cluster)
