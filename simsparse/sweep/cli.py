@@ -11,9 +11,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simsparse.errors import SimsparseError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["DEFAULT_CACHE_DIR", "add_parser", "run"]
 
@@ -71,12 +74,12 @@ def _write(df: Any, out: str) -> None:
     os.replace(tmp, path)
 
 
-def _show(df: Any) -> str:
+def _show(df: pd.DataFrame) -> str:
     shown = df.drop(columns=["point_hash"], errors="ignore")
     if len(shown) > MAX_ROWS_SHOWN:
-        return shown.head(MAX_ROWS_SHOWN).to_string(index=False) + f"\n... ({len(shown) - MAX_ROWS_SHOWN} more rows)"
-    text: str = shown.to_string(index=False)
-    return text
+        more = len(shown) - MAX_ROWS_SHOWN
+        return str(shown.head(MAX_ROWS_SHOWN).to_string(index=False)) + f"\n... ({more} more rows)"
+    return str(shown.to_string(index=False))
 
 
 def run(args: argparse.Namespace) -> int:

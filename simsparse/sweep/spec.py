@@ -588,7 +588,16 @@ def _type_error(base: Any, value: Any) -> str | None:
     return None
 
 
-_ANNOTATED: dict[Any, Any] = {"int": 0, int: 0, "float": 0.0, float: 0.0, "str": "", str: "", "bool": False, bool: False}
+_ANNOTATED: dict[Any, Any] = {
+    "int": 0,
+    int: 0,
+    "float": 0.0,
+    float: 0.0,
+    "str": "",
+    str: "",
+    "bool": False,
+    bool: False,
+}
 
 
 def _param_type_error(param: inspect.Parameter | None, value: Any) -> str | None:

@@ -41,7 +41,14 @@ def spec_data(n_hbm: int = 10) -> dict[str, Any]:
         ],
         "axes": [
             {"path": "workload.weight_pattern", "name": "pattern", "values": ["dense", "2:4"]},
-            {"path": "device.memory[hbm].read_gb_per_s", "name": "hbm", "low": 500, "high": 5000, "n": n_hbm, "log": True},
+            {
+                "path": "device.memory[hbm].read_gb_per_s",
+                "name": "hbm",
+                "low": 500,
+                "high": 5000,
+                "n": n_hbm,
+                "log": True,
+            },
             {"path": "device.n_cores", "values": [27, 54, 108]},
         ],
         "metrics": ["latency_s", "energy_j", "utilization", "bottleneck"],
@@ -66,7 +73,19 @@ def cluster() -> Iterator[tuple[str, list[subprocess.Popen[str]]]]:
     assert address, "the Dask scheduler did not start"
     threading.Thread(target=sched.stderr.read, daemon=True).start()  # keep draining its log
     workers = [
-        _start([str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard", "--host", "127.0.0.1"])
+        _start(
+            [
+                str(BIN / "dask"),
+                "worker",
+                address,
+                "--nthreads",
+                "1",
+                "--no-nanny",
+                "--no-dashboard",
+                "--host",
+                "127.0.0.1",
+            ]
+        )
         for _ in range(2)
     ]
     for w in workers:
@@ -98,7 +117,9 @@ def test_dask_cluster_equals_local(cluster: tuple[str, list[Any]], local_table: 
     assert df.equals(local_table) and len(df) == 120
 
 
-def test_killing_a_worker_mid_sweep_still_completes(cluster: tuple[str, list[subprocess.Popen[str]]], tmp_path: Path) -> None:
+def test_killing_a_worker_mid_sweep_still_completes(
+    cluster: tuple[str, list[subprocess.Popen[str]]], tmp_path: Path
+) -> None:
     address, workers = cluster
     data = spec_data(n_hbm=40)  # 480 points
     reference = sweep(sweep_from_dict(data), n_jobs=2, progress=False)

@@ -65,7 +65,18 @@ def test_table_shape_and_order() -> None:
     spec = sweep_from_dict(small())
     df = sweep(spec, n_jobs=1, progress=False)
     assert list(df["point"]) == list(range(12))
-    assert list(df.columns) == ["point", "workload", "pattern", "hbm", "device.n_cores", "latency_s", "energy_j", "utilization", "bottleneck", "point_hash"]
+    assert list(df.columns) == [
+        "point",
+        "workload",
+        "pattern",
+        "hbm",
+        "device.n_cores",
+        "latency_s",
+        "energy_j",
+        "utilization",
+        "bottleneck",
+        "point_hash",
+    ]
     assert df["hbm"].tolist()[:6] == [500.0, 500.0, 2250.0, 2250.0, 4000.0, 4000.0]
     assert df["device.n_cores"].dtype.kind == "i"
     assert df["latency_s"].dtype == "float64"
@@ -210,7 +221,13 @@ def test_unreachable_scheduler_one_clear_error(tmp_path: Path) -> None:
     port = s.getsockname()[1]
     s.close()
     with pytest.raises(ConfigError) as info:
-        sweep(sweep_from_dict(small()), scheduler=f"tcp://127.0.0.1:{port}", cache_dir=tmp_path, progress=False, scheduler_timeout_s=2)
+        sweep(
+            sweep_from_dict(small()),
+            scheduler=f"tcp://127.0.0.1:{port}",
+            cache_dir=tmp_path,
+            progress=False,
+            scheduler_timeout_s=2,
+        )
     assert "reachable Dask scheduler" in str(info.value)
     assert not list((tmp_path / "parts").glob("*.parquet"))
 
@@ -242,7 +259,9 @@ def test_resume_needs_a_previous_run(tmp_path: Path) -> None:
 
 
 def test_pareto_front() -> None:
-    df = pd.DataFrame({"a": [1.0, 2.0, 3.0, 1.0, 2.0, None], "b": [3.0, 2.0, 1.0, 3.0, 3.0, 0.0], "c": [0, 0, 0, 0, 5, 0]})
+    df = pd.DataFrame(
+        {"a": [1.0, 2.0, 3.0, 1.0, 2.0, None], "b": [3.0, 2.0, 1.0, 3.0, 3.0, 0.0], "c": [0, 0, 0, 0, 5, 0]}
+    )
     front = pareto(df, minimize=["a", "b"])
     assert front.index.tolist() == [0, 1, 2, 3]
     assert pareto(df, minimize=["a", "b"], maximize=["c"]).index.tolist() == [0, 1, 2, 3, 4]
@@ -267,7 +286,9 @@ def test_cli_runs_writes_and_reports_errors(tmp_path: Path, capsys: pytest.Captu
     spec = tmp_path / "s.yaml"
     spec.write_text(yaml.safe_dump(small()))
     out = tmp_path / "r.parquet"
-    rc = cli_main([str(spec), "--quiet", "--jobs", "1", "--cache-dir", str(tmp_path / "c"), "--out", str(out), "--pareto"])
+    rc = cli_main(
+        [str(spec), "--quiet", "--jobs", "1", "--cache-dir", str(tmp_path / "c"), "--out", str(out), "--pareto"]
+    )
     text = capsys.readouterr().out
     assert rc == 0 and "12 point(s)" in text and "Pareto front" in text
     assert len(pd.read_parquet(out)) == 12
