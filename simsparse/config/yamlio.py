@@ -135,6 +135,9 @@ class _Dumper(yaml.SafeDumper):
 
 def _repr_float(dumper: yaml.SafeDumper, value: float) -> yaml.Node:
     text = repr(value)
+    if "e" in text and "." not in text.split("e")[0]:
+        mant, exp = text.split("e")
+        text = f"{mant}.0e{exp}"
     if text in ("inf", "-inf", "nan"):
         text = {"inf": ".inf", "-inf": "-.inf", "nan": ".nan"}[text]
     return dumper.represent_scalar("tag:yaml.org,2002:float", text)

@@ -35,7 +35,7 @@ __all__ = ["MAX_STEPS", "OpTiming", "time_compute_op"]
 MAX_STEPS = 2048
 """Longest step stream scheduled in full; longer uniform streams are extrapolated."""
 K_CHUNKS = 8
-"""K slices per wave in the plan (the pipeline granularity of loads vs compute)."""
+"""Slices per wave in the plan (the pipeline granularity of loads vs compute and stores)."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -204,7 +204,7 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         if mp.split_k > 1:
             rmw_bytes = op.m * n * op.batch * ACCUMULATOR_BYTES * mp.split_k
         store_wave = (out_bytes + 2 * rmw_bytes) / waves
-        chunks = max(1, min(K_CHUNKS, math.ceil(k_s / mp.tile_k)))
+        chunks = K_CHUNKS
         dram_c = w_bytes / dram_bw
         shared_c = fill_bytes / shared_bw
         core_c = panel / fill_bw_core * np.ones(waves)
@@ -212,8 +212,8 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         comp_c = np.full(waves, cost.cycles)
         load = np.repeat(load_c / chunks, chunks)
         comp = np.repeat(comp_c / chunks, chunks)
-        store = np.zeros(waves * chunks)
-        store[chunks - 1 :: chunks] = store_wave / dram_wbw
+        # results stream out as the tiles finish their K slices (epilogue overlapped per slice)
+        store = np.full(waves * chunks, store_wave / chunks / dram_wbw)
         span, extrap = _run_stream(load, comp, store)
         return dict(
             tiles=tiles,

@@ -98,31 +98,32 @@ def candidate_mappings(
     out: list[GemmMapping] = []
     for tm in _tile_options(row_unit, m):
         for tn in _tile_options(col_unit, n):
-            for tk in (32, 64, 128):
-                tk_eff = min(tk, k)
+            # the deepest K slice that fits (deeper slices only lengthen each load; the double
+            # buffer hides them), so K depth is not a separate search axis
+            fitting = [min(tk, k) for tk in (128, 64, 32) if footprint(tm, tn, min(tk, k), a, b) <= capacity]
+            for tk_eff in fitting[:1]:
                 fp = footprint(tm, tn, tk_eff, a, b)
-                if fp > capacity:
-                    continue
                 tiles = math.ceil(m / tm) * math.ceil(n / tn) * batch
-                split = 1
+                splits = {1}
                 if tiles < n_cores:
-                    split = max(1, min(n_cores // tiles, k // max(4 * tk_eff, 1)))
-                total = tiles * split
-                waves = math.ceil(total / n_cores)
+                    splits.add(max(1, min(n_cores // tiles, k // max(4 * tk_eff, 1))))
                 rows = math.ceil(m / tm)
-                for sw in (1, 4, 8) if rows > 1 else (1,):
-                    out.append(
-                        GemmMapping(
-                            tile_m=tm,
-                            tile_n=tn,
-                            tile_k=tk_eff,
-                            split_k=split,
-                            swizzle=min(sw, rows),
-                            n_tiles=total,
-                            n_waves=waves,
-                            footprint_bytes=fp,
+                for split in sorted(splits):
+                    total = tiles * split
+                    waves = math.ceil(total / n_cores)
+                    for sw in sorted({min(s, rows) for s in (1, 4, 8)}):
+                        out.append(
+                            GemmMapping(
+                                tile_m=tm,
+                                tile_n=tn,
+                                tile_k=tk_eff,
+                                split_k=split,
+                                swizzle=sw,
+                                n_tiles=total,
+                                n_waves=waves,
+                                footprint_bytes=fp,
+                            )
                         )
-                    )
     return out
 
 
@@ -198,7 +199,7 @@ def choose_gemm_mapping(
     b: float,
     cost: CostFn,
     refine: CostFn | None = None,
-    n_refine: int = 6,
+    n_refine: int = 1_000_000,
 ) -> GemmMapping:
     """The candidate mapping with the least time; deterministic.
 
