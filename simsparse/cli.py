@@ -42,13 +42,15 @@ def _fmt_si(value: float, unit: str) -> str:
 def _hw_list(args: argparse.Namespace) -> int:
     from simsparse.config import hardware_presets, load_hardware
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in hardware_presets():
         s = load_hardware(name)
         d = s.device
         unit = d.core.matrix_unit
         peaks = {dt: s.peak_flops(dt) / 1e12 for dt in unit.macs_per_cycle}
-        sparse = {sp.pattern: {dt: s.peak_flops(dt, sp.pattern) / 1e12 for dt in unit.macs_per_cycle} for sp in unit.sparsity}
+        sparse = {
+            sp.pattern: {dt: s.peak_flops(dt, sp.pattern) / 1e12 for dt in unit.macs_per_cycle} for sp in unit.sparsity
+        }
         rows.append(
             {
                 "name": name,
@@ -63,7 +65,9 @@ def _hw_list(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(rows)
         return 0
-    print(f"{'name':<18} {'devices':>7}  {'bf16/fp16 TFLOP/s':>18}  {'fp8/int8 TFLOP/s':>17}  {'2:4 sparse bf16':>15}  {'mem GB/s':>9}  {'mem GB':>8}")
+    print(
+        f"{'name':<18} {'devices':>7}  {'bf16/fp16 TFLOP/s':>18}  {'fp8/int8 TFLOP/s':>17}  {'2:4 sparse bf16':>15}  {'mem GB/s':>9}  {'mem GB':>8}"
+    )
     for r in rows:
         p = r["peak_dense_tflops"]
         half = p.get("bf16", p.get("fp16", float("nan")))
@@ -153,8 +157,12 @@ def _gemm(args: argparse.Namespace) -> int:
         if args.dataflow:
             changes["dataflow"] = args.dataflow
         mu = dataclasses.replace(mu, **changes)
-        hw = dataclasses.replace(hw, device=dataclasses.replace(hw.device, core=dataclasses.replace(hw.device.core, matrix_unit=mu)))
-    wl = ss.gemm(m=args.m, n=args.n, k=args.k, dtype=args.dtype, weight_pattern=args.weight_pattern, act_density=args.act_density)
+        hw = dataclasses.replace(
+            hw, device=dataclasses.replace(hw.device, core=dataclasses.replace(hw.device.core, matrix_unit=mu))
+        )
+    wl = ss.gemm(
+        m=args.m, n=args.n, k=args.k, dtype=args.dtype, weight_pattern=args.weight_pattern, act_density=args.act_density
+    )
     res = ss.simulate(hw, wl, fidelity=args.fidelity)
     if args.json:
         _print_json(json.loads(res.to_json()))
@@ -245,7 +253,9 @@ def _add_scenario(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``simsparse`` command."""
-    parser = argparse.ArgumentParser(prog="simsparse", description="Simulate sparse / MoE / low-bit LLM workloads on hardware.")
+    parser = argparse.ArgumentParser(
+        prog="simsparse", description="Simulate sparse / MoE / low-bit LLM workloads on hardware."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     hw = sub.add_parser("hw", help="hardware presets").add_subparsers(dest="hw_command", required=True)
@@ -305,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_validate)
 
-    for name, module in (("sweep", "simsparse.sweep.cli"), ("report", "simsparse.report.cli")):
+    for _name, module in (("sweep", "simsparse.sweep.cli"), ("report", "simsparse.report.cli")):
         try:
             mod = importlib.import_module(module)
         except ImportError:

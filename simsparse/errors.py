@@ -5,10 +5,10 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "ConfigErrors",
+    "DoesNotFitError",
     "SimsparseError",
     "SimulationError",
     "WorkloadError",
-    "DoesNotFitError",
     "closest",
 ]
 
@@ -92,7 +92,7 @@ def _show(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def closest(name: str, choices: "list[str] | tuple[str, ...] | set[str]") -> str:
+def closest(name: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
     """A ``" (did you mean 'x'?)"`` suffix for ``name`` among ``choices``, or ``""``."""
     import difflib
 

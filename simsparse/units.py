@@ -32,7 +32,13 @@ DTYPE_BITS: dict[str, float] = {
 }
 """Storage bits per value of each dtype, scale factors excluded."""
 
-DTYPE_ALIASES: dict[str, str] = {"fp8": "fp8_e4m3", "half": "fp16", "float16": "fp16", "bfloat16": "bf16", "float32": "fp32"}
+DTYPE_ALIASES: dict[str, str] = {
+    "fp8": "fp8_e4m3",
+    "half": "fp16",
+    "float16": "fp16",
+    "bfloat16": "bf16",
+    "float32": "fp32",
+}
 
 
 def canonical_dtype(name: str) -> str:

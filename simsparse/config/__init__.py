@@ -15,16 +15,16 @@ from .yamlio import Lines, dump_yaml, parse_yaml
 
 __all__ = [
     "dump_hardware",
+    "dump_yaml",
     "hardware_from_dict",
     "hardware_presets",
     "load_hardware",
-    "load_yaml_file",
     "load_yaml_as",
+    "load_yaml_file",
+    "parse_yaml",
     "preset_path",
     "structure",
     "unstructure",
-    "dump_yaml",
-    "parse_yaml",
 ]
 
 T = TypeVar("T")
@@ -45,7 +45,9 @@ def preset_path(kind: str, name: str) -> Path:
     if not path.is_file():
         names = sorted(p.stem for p in _data_dir(kind).glob("*.yaml"))
         label = {"hwconfigs": "hardware preset", "workloads/models": "model"}.get(kind, kind)
-        raise ConfigError("", f"a {label} name or a path to a YAML file{closest(name, names)}; known: {', '.join(names)}", name)
+        raise ConfigError(
+            "", f"a {label} name or a path to a YAML file{closest(name, names)}; known: {', '.join(names)}", name
+        )
     return path
 
 

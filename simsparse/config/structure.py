@@ -98,7 +98,11 @@ def _convert(tp: Any, value: Any, path: tuple[str | int, ...], ctx: _Ctx) -> Any
     if origin is Literal:
         choices = get_args(tp)
         if value not in choices:
-            ctx.fail(path, "one of " + ", ".join(str(c) for c in choices) + closest(str(value), [str(c) for c in choices]), value)
+            ctx.fail(
+                path,
+                "one of " + ", ".join(str(c) for c in choices) + closest(str(value), [str(c) for c in choices]),
+                value,
+            )
             return _MISSING
         return value
     if tp is bool:
@@ -124,15 +128,14 @@ def _convert(tp: Any, value: Any, path: tuple[str | int, ...], ctx: _Ctx) -> Any
             return _MISSING
         return value
     if origin is tuple:
-        args = get_args(tp)
         if not isinstance(value, list):
             ctx.fail(path, "a list", value)
             return _MISSING
-        item_tp = args[0]
+        item_tp = get_args(tp)[0]
         items = [_convert(item_tp, v, (*path, i), ctx) for i, v in enumerate(value)]
         return _MISSING if any(i is _MISSING for i in items) else tuple(items)
     if origin in (dict, Mapping):
-        key_tp, val_tp = get_args(tp)
+        _key_tp, val_tp = get_args(tp)
         if not isinstance(value, dict):
             ctx.fail(path, "a mapping", value)
             return _MISSING
@@ -156,7 +159,12 @@ def _structure(cls: type, value: Any, path: tuple[str | int, ...], ctx: _Ctx) ->
     broken = False
     for key, raw in value.items():
         if key not in fields:
-            ctx.fail((*path, key), "a known field" + (closest(str(key), list(fields)) or f" (one of {', '.join(fields)})"), "an unknown key", has_got=True)
+            ctx.fail(
+                (*path, key),
+                "a known field" + (closest(str(key), list(fields)) or f" (one of {', '.join(fields)})"),
+                "an unknown key",
+                has_got=True,
+            )
             ctx.errors[-1].expected = f"a known field of {cls.__name__}" + (
                 closest(str(key), list(fields)) or f" (known: {', '.join(fields)})"
             )

@@ -34,8 +34,8 @@ __all__ = [
     "SparsitySupport",
     "System",
     "VectorUnit",
-    "parse_pattern",
     "numeric_fields",
+    "parse_pattern",
 ]
 
 DTYPES: tuple[str, ...] = (
@@ -94,9 +94,7 @@ class _Checker:
 
     def choice(self, path: str, value: str, choices: tuple[str, ...]) -> None:
         if value not in choices:
-            self.errors.append(
-                ConfigError(path, f"one of {', '.join(choices)}{closest(str(value), choices)}", value)
-            )
+            self.errors.append(ConfigError(path, f"one of {', '.join(choices)}{closest(str(value), choices)}", value))
 
     def nested(self, prefix: str, child: Any) -> None:
         """Re-check a child (already valid when constructed) - no-op, kept for symmetry."""
@@ -138,7 +136,7 @@ class SparsitySupport:
     def __post_init__(self) -> None:
         c = _Checker()
         try:
-            kind, n, m = parse_pattern(self.pattern)
+            kind, _n, _m = parse_pattern(self.pattern)
             if kind == "dense":
                 c.fail("pattern", "a sparse pattern (N:M, row_wise, unstructured, dual_side)", self.pattern)
         except ValueError:
@@ -462,7 +460,11 @@ class System:
             c.fail("interconnect.topology", f"a topology connecting the {self.n_devices} devices", "none")
         ic = self.interconnect
         if ic.topology == "torus2d" and len(ic.torus_dims) == 2 and math.prod(ic.torus_dims) != self.n_devices:
-            c.fail("interconnect.torus_dims", f"dimensions whose product is n_devices = {self.n_devices}", list(ic.torus_dims))
+            c.fail(
+                "interconnect.torus_dims",
+                f"dimensions whose product is n_devices = {self.n_devices}",
+                list(ic.torus_dims),
+            )
         if ic.topology == "multi_node" and ic.devices_per_node >= 1 and self.n_devices % ic.devices_per_node:
             c.fail("interconnect.devices_per_node", f"a divisor of n_devices = {self.n_devices}", ic.devices_per_node)
         c.raise_if_any()
@@ -492,5 +494,3 @@ def numeric_fields(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from numeric_fields(v, f"{prefix}[{key}]")
     elif isinstance(obj, (int, float)) and not isinstance(obj, bool):
         yield prefix, obj
-
-

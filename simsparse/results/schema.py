@@ -24,16 +24,35 @@ _COLS = [
     Column(name="device", unit="", label="Device", description="device index (-1: the op's slowest device)"),
     Column(name="repeat", unit="", label="Repeat", description="times the op runs per step (identical layers)"),
     Column(name="cycles", unit="cycles", label="Cycles", description="cycles of one execution"),
-    Column(name="compute_cycles", unit="cycles", label="Compute cycles", description="cycles the matrix/vector datapath is busy"),
+    Column(
+        name="compute_cycles",
+        unit="cycles",
+        label="Compute cycles",
+        description="cycles the matrix/vector datapath is busy",
+    ),
     Column(name="stall_cycles", unit="cycles", label="Stall cycles", description="cycles - compute_cycles"),
     Column(name="latency_s", unit="s", label="Latency (s)", description="time of one execution"),
     Column(name="total_s", unit="s", label="Time (s)", description="latency_s x repeat"),
     Column(name="flops", unit="FLOP", label="FLOPs", description="useful (dense-equivalent) FLOPs of one execution"),
-    Column(name="effective_macs", unit="MAC", label="Effective MACs", description="MACs actually executed after sparsity"),
-    Column(name="arithmetic_intensity", unit="FLOP/B", label="Arithmetic intensity (FLOP/byte)", description="flops / DRAM bytes"),
+    Column(
+        name="effective_macs", unit="MAC", label="Effective MACs", description="MACs actually executed after sparsity"
+    ),
+    Column(
+        name="arithmetic_intensity",
+        unit="FLOP/B",
+        label="Arithmetic intensity (FLOP/byte)",
+        description="flops / DRAM bytes",
+    ),
     Column(name="achieved_flops_per_s", unit="FLOP/s", label="Achieved FLOP/s", description="flops / latency_s"),
-    Column(name="utilization", unit="", label="Utilization", description="achieved over peak FLOP/s for the op's dtype"),
-    Column(name="bottleneck", unit="", label="Bottleneck", description="compute, memory:<level>, interconnect, latency, overhead, imbalance"),
+    Column(
+        name="utilization", unit="", label="Utilization", description="achieved over peak FLOP/s for the op's dtype"
+    ),
+    Column(
+        name="bottleneck",
+        unit="",
+        label="Bottleneck",
+        description="compute, memory:<level>, interconnect, latency, overhead, imbalance",
+    ),
     Column(name="energy_j", unit="J", label="Energy (J)", description="dynamic + static energy of one execution"),
     Column(name="compute_energy_j", unit="J", label="Compute energy (J)", description="MAC and vector energy"),
     Column(name="memory_energy_j", unit="J", label="Memory energy (J)", description="energy of the memory levels"),
