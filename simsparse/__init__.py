@@ -20,6 +20,7 @@ from simsparse.engine import simulate
 from simsparse.errors import ConfigError, DoesNotFitError, SimsparseError, SimulationError, WorkloadError
 from simsparse.hw import System
 from simsparse.results import SimResult
+from simsparse import sweep as _sweep_package  # noqa: E402  (loaded first, so `sweep` below stays the function)
 
 __version__ = "0.1.0"
 
@@ -57,10 +58,14 @@ _LAZY = {
     "load_trace": "simsparse.workload",
     "load_workload": "simsparse.config.models",
     "load_model": "simsparse.config.models",
-    "sweep": "simsparse.sweep",
     "load_sweep": "simsparse.sweep",
     "pareto": "simsparse.sweep",
 }
+
+
+def sweep(spec: Any, **kwargs: Any) -> Any:
+    """Run a design-space sweep; see :func:`simsparse.sweep.sweep` (Dask is imported only when used)."""
+    return _sweep_package.sweep(spec, **kwargs)
 
 
 def __getattr__(name: str) -> Any:

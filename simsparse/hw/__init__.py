@@ -356,12 +356,14 @@ class Device:
                 c.fail(f"memory[{i}].name", "a name not used by another level", name)
         for i in range(1, len(self.memory)):
             inner, outer = self.memory[i - 1], self.memory[i]
-            inner_total = inner.capacity_bytes * (self.n_cores if inner.scope == "core" else 1)
+            # An outer level must hold at least one instance of the level inside it. (Real GPUs
+            # have less L2 than the sum of all SMs' shared memory, e.g. V100: 6 MB vs 80 x 96 KB,
+            # so the sum over cores is not required.)
             outer_total = outer.capacity_bytes * (self.n_cores if outer.scope == "core" else 1)
-            if isinstance(inner_total, int) and isinstance(outer_total, int) and outer_total < inner_total:
+            if isinstance(inner.capacity_bytes, int) and isinstance(outer_total, int) and outer_total < inner.capacity_bytes:
                 c.fail(
                     f"memory[{i}].capacity_bytes",
-                    f"a total capacity >= the inner level {inner.name!r} ({inner_total} bytes; capacities must not shrink outward)",
+                    f"a capacity >= the inner level {inner.name!r} ({inner.capacity_bytes} bytes; capacities must not shrink outward)",
                     outer.capacity_bytes,
                 )
             if inner.scope == "device" and outer.scope == "core":

@@ -29,7 +29,8 @@ def _macs(t: GemmTask) -> float:
 def _fallback(unit: MatrixUnit, t: GemmTask) -> ComputeCost:
     """Dense execution; compressed sparse weights are expanded on the vector unit first."""
     dense = _dense(unit, t)
-    decompress = 0.0 if t.b_pattern == "dense" else float(t.k) * t.n * t.batch
+    # a "sparse" pattern at density 1.0 stores every value: nothing to expand
+    decompress = 0.0 if t.b_pattern == "dense" or t.b_density >= 1.0 else float(t.k) * t.n * t.batch
     return ComputeCost(
         cycles=dense, dense_cycles=dense, effective_macs=_macs(t), energy_macs=_macs(t), vector_flops=decompress
     )

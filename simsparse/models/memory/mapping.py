@@ -199,7 +199,7 @@ def choose_gemm_mapping(
     b: float,
     cost: CostFn,
     refine: CostFn | None = None,
-    n_refine: int = 1_000_000,
+    n_refine: int = 4,
 ) -> GemmMapping:
     """The candidate mapping with the least time; deterministic.
 
