@@ -91,6 +91,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "expressible",
     "reason",
     "note",
+    "extra",
 )
 """Columns of :func:`compare`'s table."""
 
@@ -211,7 +212,10 @@ def gpu_preset(gpu: str, multi_gpu: bool = False) -> tuple[str | None, str]:
     """The preset a GPU name of a dataset runs on, and a note (or, for ``None``, why there is none)."""
     low = gpu.lower()
     if "mi210" in low or "mi250" in low or "mi100" in low:
-        return None, f"no preset for {gpu.split()[0]} (AMD CDNA2); the presets cover NVIDIA A100/H100/H200/B200 and MI300X"
+        return (
+            None,
+            f"no preset for {gpu.split()[0]} (AMD CDNA2); the presets cover NVIDIA A100/H100/H200/B200 and MI300X",
+        )
     if "h800" in low:
         note = "H800 run on h100-sxm (same 132 SMs, clocks and 3.35 TB/s HBM3; only NVLink differs)"
         return ("dgx-h100" if multi_gpu else "h100-sxm"), note
@@ -233,29 +237,77 @@ def _int(x: object) -> int:
     return int(float(str(x)))
 
 
-def _gemm_op(name: str, m: int, n: int, k: int, dtype: str, extra: Mapping[str, str], *, batch: int = 1,
-             weight: bool = True, sparse: bool = False) -> Op:
+def _gemm_op(
+    name: str,
+    m: int,
+    n: int,
+    k: int,
+    dtype: str,
+    extra: Mapping[str, str],
+    *,
+    batch: int = 1,
+    weight: bool = True,
+    sparse: bool = False,
+) -> Op:
     """A GEMM op for a dataset dtype (module docstring)."""
-    fields: dict[str, Any] = {"name": name, "kind": "gemm", "m": m, "n": n, "k": k, "batch": batch, "b_is_weight": weight}
+    fields: dict[str, Any] = {
+        "name": name,
+        "kind": "gemm",
+        "m": m,
+        "n": n,
+        "k": k,
+        "batch": batch,
+        "b_is_weight": weight,
+    }
     if dtype in ("bf16", "fp16"):
         fields.update(dtype=dtype, a_dtype=dtype, b_dtype=dtype, c_dtype=dtype)
     elif dtype == "fp8":
         fields.update(dtype="fp8_e4m3", a_dtype="fp8_e4m3", b_dtype="fp8_e4m3", c_dtype="bf16")
     elif dtype == "fp8_block":
-        fields.update(dtype="fp8_block", a_dtype="fp8_e4m3", b_dtype="fp8_e4m3", c_dtype="bf16",
-                      scale_group_size=128, scale_block_n=128, a_scale_group_size=128, scale_dtype="fp32")
+        fields.update(
+            dtype="fp8_block",
+            a_dtype="fp8_e4m3",
+            b_dtype="fp8_e4m3",
+            c_dtype="bf16",
+            scale_group_size=128,
+            scale_block_n=128,
+            a_scale_group_size=128,
+            scale_dtype="fp32",
+        )
     elif dtype == "int8_wo":
-        fields.update(dtype="bf16", a_dtype="bf16", b_dtype="int8", c_dtype="bf16",
-                      scale_group_size=k, scale_block_n=1, scale_dtype="bf16")
+        fields.update(
+            dtype="bf16",
+            a_dtype="bf16",
+            b_dtype="int8",
+            c_dtype="bf16",
+            scale_group_size=k,
+            scale_block_n=1,
+            scale_dtype="bf16",
+        )
     elif dtype in ("int4_wo", "int4_wo_2of4"):
         group = int(extra.get("group", extra.get("group_size", "128")) or 128)
-        fields.update(dtype="bf16", a_dtype="bf16", b_dtype="int4", c_dtype="bf16",
-                      scale_group_size=group, scale_block_n=1, scale_dtype="bf16")
+        fields.update(
+            dtype="bf16",
+            a_dtype="bf16",
+            b_dtype="int4",
+            c_dtype="bf16",
+            scale_group_size=group,
+            scale_block_n=1,
+            scale_dtype="bf16",
+        )
         if dtype == "int4_wo_2of4":
             sparse = True
     elif dtype == "w8a8_sq":
-        fields.update(dtype="int8", a_dtype="int8", b_dtype="int8", c_dtype="bf16",
-                      scale_group_size=k, scale_block_n=1, a_scale_group_size=k, scale_dtype="fp32")
+        fields.update(
+            dtype="int8",
+            a_dtype="int8",
+            b_dtype="int8",
+            c_dtype="bf16",
+            scale_group_size=k,
+            scale_block_n=1,
+            a_scale_group_size=k,
+            scale_dtype="fp32",
+        )
     elif dtype == "fp32":
         fields.update(dtype="fp32", a_dtype="fp32", b_dtype="fp32", c_dtype="fp32")
     else:
@@ -266,8 +318,18 @@ def _gemm_op(name: str, m: int, n: int, k: int, dtype: str, extra: Mapping[str, 
 
 
 def _elementwise(name: str, m: int, n: int, flops: float, n_inputs: int, dtype: str) -> Op:
-    return Op(name=name, kind="elementwise", m=m, n=n, flops_per_element=flops, n_inputs=n_inputs,
-              dtype=dtype, a_dtype=dtype, b_dtype=dtype, c_dtype=dtype)
+    return Op(
+        name=name,
+        kind="elementwise",
+        m=m,
+        n=n,
+        flops_per_element=flops,
+        n_inputs=n_inputs,
+        dtype=dtype,
+        a_dtype=dtype,
+        b_dtype=dtype,
+        c_dtype=dtype,
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -281,7 +343,9 @@ def _row_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(norm(row[c]) for c in ("source_id", "gpu", "kind", "dtype", "m", "n", "k", "tokens", "batch", "extra"))
 
 
-def _gemm_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str, latency_keys: set[tuple[Any, ...]]) -> _Expr:
+def _gemm_row(
+    row: Mapping[str, Any], extra: Mapping[str, str], preset: str, latency_keys: set[tuple[Any, ...]]
+) -> _Expr:
     metric = row["metric"]
     kind = row["kind"]
     dtype = str(row["dtype"])
@@ -298,7 +362,11 @@ def _gemm_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str, lat
     m, n, k = _int(row["m"]), _int(row["n"]), _int(row["k"])
     if kind == "grouped_gemm":
         groups = int(extra.get("groups", _int(row["batch"])))
-        ops = (_gemm_op("grouped", m, n, k, dtype, extra).replace(kind="grouped_gemm", m=m * groups, group_tokens=(m,) * groups),)
+        ops = (
+            _gemm_op("grouped", m, n, k, dtype, extra).replace(
+                kind="grouped_gemm", m=m * groups, group_tokens=(m,) * groups
+            ),
+        )
         flops = 2.0 * m * n * k * groups
     else:
         sparse = kind == "sparse_gemm_2of4"
@@ -333,7 +401,7 @@ def _moe_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _
         counts_all[: total % n_exp] += 1
         draws = [counts_all]
     elif dist.startswith("power_law_"):
-        alpha = float(dist[len("power_law_"):])
+        alpha = float(dist[len("power_law_") :])
         draws = [power_law_expert_counts(tokens, n_exp, topk, ep, alpha, seed) for seed in range(POWER_LAW_DRAWS)]
     else:
         raise _NotExpressible(f"routing distribution {dist!r} not modeled")
@@ -394,8 +462,17 @@ def _vidur_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) ->
         width = (n_head // tp + max(n_kv // tp, 1)) * head_dim
         op = _elementwise(op_name, tokens, width, 3.0, 1, dtype)
     elif op_name == "emb":
-        op = Op(name="emb", kind="embedding", m=tokens, n=int(extra["n_embd"]), k=LLAMA2_VOCAB // tp,
-                dtype=dtype, a_dtype=dtype, b_dtype=dtype, c_dtype=dtype)
+        op = Op(
+            name="emb",
+            kind="embedding",
+            m=tokens,
+            n=int(extra["n_embd"]),
+            k=LLAMA2_VOCAB // tp,
+            dtype=dtype,
+            a_dtype=dtype,
+            b_dtype=dtype,
+            c_dtype=dtype,
+        )
     else:
         raise _NotExpressible(f"Vidur op {op_name!r} not modeled")
     return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")
@@ -413,14 +490,25 @@ def _llmcompass_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: st
         n_bytes = int(info.get("bytes", "0"))
         n_dev = int(info.get("num_gpus", extra.get("tp", "4")))
         op = Op(name=op_name, kind="collective", collective="all_reduce", n_bytes=n_bytes, n_devices=n_dev)
-        return _Expr(runs=(_Run("dgx-a100", (op,)),), combine="latency_us",
-                     note="hand-entered all-reduce time; message size reconstructed (dataset README)")
+        return _Expr(
+            runs=(_Run("dgx-a100", (op,)),),
+            combine="latency_us",
+            note="hand-entered all-reduce time; message size reconstructed (dataset README)",
+        )
     if op_name in ("Q_K_V", "Wo_proj", "W1_proj", "W2_proj"):
         op = _gemm_op(op_name, _int(row["m"]), _int(row["n"]), _int(row["k"]), dtype, extra)
         return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us", scale=3.0 if op_name == "Q_K_V" else 1.0)
     if op_name in ("Q_mul_K", "A_mul_V"):
-        op = _gemm_op(op_name, _int(row["m"]), _int(row["n"]), _int(row["k"]), dtype, extra,
-                      batch=_int(row["batch"]), weight=False)
+        op = _gemm_op(
+            op_name,
+            _int(row["m"]),
+            _int(row["n"]),
+            _int(row["k"]),
+            dtype,
+            extra,
+            batch=_int(row["batch"]),
+            weight=False,
+        )
         return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")
     phase = extra.get("phase", "prefill")
     if op_name == "Softmax":
@@ -431,8 +519,11 @@ def _llmcompass_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: st
         return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")
     if op_name.startswith("LayerNorm"):
         op = _elementwise(op_name, int(info["rows"]), int(info["cols"]), 7.0, 1, dtype)
-        return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us",
-                     subtract_launch=info.get("launch_overhead_subtracted", "0") == "1")
+        return _Expr(
+            runs=(_Run(preset, (op,)),),
+            combine="latency_us",
+            subtract_launch=info.get("launch_overhead_subtracted", "0") == "1",
+        )
     if op_name == "GeLU":
         elems = int(info["elems"])
         op = _elementwise(op_name, tokens, elems // tokens, 8.0, 1, dtype)
@@ -475,11 +566,17 @@ def _decode_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -
             if sparse:
                 op = op.replace(b_pattern="2:4", b_density=0.5)
         ops.append(op)
-    return _Expr(runs=(_Run(preset, tuple(ops), sc),), combine="tok_per_s", scale=float(batch),
-                 note=f"Llama-3.1-8B shapes, batch {batch}, decode at context {TORCHAO_DECODE_CONTEXT} (assumed)")
+    return _Expr(
+        runs=(_Run(preset, tuple(ops), sc),),
+        combine="tok_per_s",
+        scale=float(batch),
+        note=f"Llama-3.1-8B shapes, batch {batch}, decode at context {TORCHAO_DECODE_CONTEXT} (assumed)",
+    )
 
 
-def _express(row: Mapping[str, Any], latency_keys: set[tuple[Any, ...]], preset_override: str | None) -> tuple[_Expr, str, str]:
+def _express(
+    row: Mapping[str, Any], latency_keys: set[tuple[Any, ...]], preset_override: str | None
+) -> tuple[_Expr, str, str]:
     """The expression of a row, its preset and a note; raises _NotExpressible."""
     kind = str(row["kind"])
     extra = parse_extra(row["extra"])
@@ -559,9 +656,21 @@ def compare_frame(
     latency_keys = {_row_key(r) for r in records if r["metric"] == "latency_us"}
     out: list[dict[str, Any]] = []
     for row in records:
-        rec: dict[str, Any] = {c: row.get(c) for c in ("dataset", "source_id", "line", "gpu", "kind", "dtype", "m", "n", "k", "tokens", "metric", "unit")}
-        rec.update(measured=float(row["value"]), predicted=math.nan, rel_error=math.nan, regime="", size="",
-                   expressible=False, reason="", note="", preset="")
+        rec: dict[str, Any] = {
+            c: row.get(c)
+            for c in ("dataset", "source_id", "line", "gpu", "kind", "dtype", "m", "n", "k", "tokens", "metric", "unit")
+        }
+        rec.update(
+            measured=float(row["value"]),
+            predicted=math.nan,
+            rel_error=math.nan,
+            regime="",
+            size="",
+            expressible=False,
+            reason="",
+            note="",
+            preset="",
+        )
         try:
             got = expressions(row) if expressions is not None else None
             expr, preset, note = got if got is not None else _express(row, latency_keys, preset_override)
@@ -605,4 +714,3 @@ def compare(
     names: list[str | os.PathLike[str]] = list(list_datasets()) if dataset is None else [dataset]
     frames = [compare_frame(load_measurements(n), hardware=hardware, fidelity=fidelity) for n in names]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(RESULT_COLUMNS))
-

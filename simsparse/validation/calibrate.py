@@ -1,0 +1,279 @@
+"""Calibration: fit the measured-efficiency fields of a GPU preset from measured rows, by transparent rules,
+and report leave-one-GPU-out error (fit on A100, predict H100, and back) beside the in-sample error.
+
+The fitted fields (dotted paths of :func:`simsparse.hw.numeric_fields`) and their rules:
+
+``device.core.matrix_unit.sustained_fraction.<dtype>``
+    Median, over the GPU's large compute-bound dense GEMM latency rows of that compute dtype, of
+    ``(2 m n k / measured_s) / peak_flops(dtype)``. Compute-bound: arithmetic intensity (FLOPs per
+    compulsory DRAM byte) at least twice the preset's ridge point ``peak_flops / hbm_peak``; large:
+    measured latency >= 200 us (launch overhead under ~2%).
+``device.memory[hbm].sustained_fraction``
+    Median, over the GPU's large memory-bound bf16/fp16 GEMM rows, of ``compulsory_bytes / measured_s /
+    hbm_peak``. Memory-bound: intensity at most a quarter of the ridge point; large: >= 64 MiB moved.
+``device.kernel_launch_s``
+    Intercept of the least-squares line ``measured_s = a + bytes / bw`` over all the GPU's memory-bound
+    bf16/fp16 GEMM rows (CUDA-graph or CUDA-event timed, no host timing), minus the preset's DRAM
+    latency (which the engine adds to every op); clipped at 0.
+``interconnect.sustained_fraction``
+    Median, over NCCL all-reduce rows of >= 64 MiB, of the bus bandwidth ``2 (p-1)/p bytes / measured_s``
+    over the per-GPU NVLink bandwidth ``link_gb_per_s x n_links_per_device``.
+``interconnect.link_latency_ns``
+    Median, over all-reduce rows of <= 64 KiB, of ``(measured_s - kernel_launch_s - bandwidth term) /
+    (2 (p-1))`` (the per-step latency of the ring model); clipped at 0.
+
+Nothing is written to a preset: :func:`apply_constants` returns systems changed with
+``dataclasses.replace`` and :func:`leave_one_gpu_out` reports the error of each variant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from simsparse.config import load_hardware
+from simsparse.errors import SimulationError
+from simsparse.hw import System
+from simsparse.units import DTYPE_BITS, canonical_dtype
+
+from .compare import compare_frame, gpu_preset
+from .datasets import list_datasets, load_measurements, parse_extra
+
+__all__ = [
+    "CALIBRATION_FIELDS",
+    "GPU_FAMILIES",
+    "apply_constants",
+    "fit_constants",
+    "leave_one_gpu_out",
+    "target_rows",
+]
+
+Constants = dict[str, tuple[float, str]]
+
+GPU_FAMILIES: dict[str, tuple[str, str]] = {"A100": ("a100-sxm", "dgx-a100"), "H100": ("h100-sxm", "dgx-h100")}
+"""Calibratable GPU families: (single-GPU preset, multi-GPU preset)."""
+
+CALIBRATION_FIELDS: tuple[str, ...] = (
+    "device.core.matrix_unit.sustained_fraction.<dtype>",
+    "device.memory[hbm].sustained_fraction",
+    "device.kernel_launch_s",
+    "interconnect.sustained_fraction",
+    "interconnect.link_latency_ns",
+)
+
+COMPUTE_MIN_US = 200.0
+MEMORY_MIN_BYTES = 64 * 2**20
+LARGE_MESSAGE_BYTES = 64 * 2**20
+SMALL_MESSAGE_BYTES = 64 * 2**10
+
+_DENSE_DTYPES: dict[str, str] = {"bf16": "bf16", "fp16": "fp16", "fp8": "fp8_e4m3", "fp8_block": "fp8_block", "w8a8_sq": "int8"}
+"""Dataset dtype -> compute dtype for the rows that fit the matrix-unit fractions (weight-only rows are
+excluded: their time includes dequantization)."""
+
+_LINEAR_VIDUR_OPS = ("attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj")
+
+
+def _family(gpu: str) -> str | None:
+    low = gpu.lower()
+    if "h100" in low or "h800" in low:
+        return "H100"
+    if "a100" in low and "unstated" not in low:
+        return "A100"
+    return None
+
+
+def _gemm_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Latency rows of single dense GEMMs (AIC/LLMCompass/DeepGEMM gemm rows and Vidur linear ops),
+    with their compulsory bytes and FLOPs."""
+    rows = []
+    for r in df.to_dict("records"):
+        if r["metric"] != "latency_us" or any(isinstance(r[c], float) and math.isnan(r[c]) for c in ("m", "n", "k")):
+            continue
+        extra = parse_extra(r["extra"])
+        if r["kind"] == "mlp_op" and extra.get("op") not in _LINEAR_VIDUR_OPS:
+            continue
+        if r["kind"] not in ("gemm", "mlp_op") or r["dtype"] not in _DENSE_DTYPES:
+            continue
+        if str(r["source_id"]).startswith(("pytorch.pr", "llmcompass")):
+            continue  # host-timed (includes launch and framework overhead)
+        m, n, k = float(r["m"]), float(r["n"]), float(r["k"])
+        cdt = _DENSE_DTYPES[r["dtype"]]
+        ab = DTYPE_BITS[canonical_dtype(cdt)] / 8
+        cb = 2.0
+        rows.append({**r, "compute_dtype": cdt, "flops": 2 * m * n * k,
+                     "bytes": m * k * ab + k * n * ab + m * n * cb, "seconds": float(r["value"]) * 1e-6})
+    return pd.DataFrame.from_records(rows)
+
+
+def fit_constants(df_measured: pd.DataFrame, gpu: str, *, system: System | None = None,
+                  multi_system: System | None = None) -> Constants:
+    """Fit the calibratable fields of GPU family ``gpu`` (``"A100"`` or ``"H100"``) from measured rows.
+
+    Returns ``{field_path: (value, how)}``; ``how`` says which rule, over how many rows, and from which
+    datasets. Fields without enough rows are left out.
+    """
+    if gpu not in GPU_FAMILIES:
+        raise SimulationError(f"gpu: expected one of {', '.join(GPU_FAMILIES)}, got {gpu!r}")
+    single, multi = GPU_FAMILIES[gpu]
+    hw = system or load_hardware(single)
+    hw_multi = multi_system or load_hardware(multi)
+    dev = hw.device
+    hbm = dev.dram
+    peak_bw = hbm.read_gb_per_s * 1e9
+    df = df_measured[df_measured["gpu"].map(lambda g: _family(str(g)) == gpu)]
+    out: Constants = {}
+    g = _gemm_rows(df)
+    if not g.empty:
+        sets = lambda x: ", ".join(sorted(set(x)))  # noqa: E731
+        for cdt, grp in g.groupby("compute_dtype"):
+            cdt = str(cdt)
+            if canonical_dtype(cdt) not in dev.core.matrix_unit.macs_per_cycle:
+                continue
+            peak = dev.peak_flops(cdt)
+            ridge = peak / peak_bw
+            sel = grp[(grp["flops"] / grp["bytes"] >= 2 * ridge) & (grp["value"] >= COMPUTE_MIN_US)]
+            if len(sel):
+                frac = float(np.median(sel["flops"] / sel["seconds"] / peak))
+                out[f"device.core.matrix_unit.sustained_fraction.{canonical_dtype(cdt)}"] = (
+                    round(min(frac, 1.0), 4),
+                    f"median of achieved/peak {cdt} FLOP/s over {len(sel)} compute-bound GEMM rows "
+                    f"(intensity >= 2x ridge {ridge:.0f} FLOP/B, >= {COMPUTE_MIN_US:.0f} us) of {sets(sel['dataset'])}",
+                )
+        mem = g[g["compute_dtype"].isin(["bf16", "fp16"])]
+        mem = mem[mem["flops"] / mem["bytes"] <= 0.25 * dev.peak_flops("bf16") / peak_bw]
+        big = mem[mem["bytes"] >= MEMORY_MIN_BYTES]
+        if len(big):
+            frac = float(np.median(big["bytes"] / big["seconds"] / peak_bw))
+            out["device.memory[hbm].sustained_fraction"] = (
+                round(min(frac, 1.0), 4),
+                f"median achieved/peak HBM bandwidth over {len(big)} memory-bound bf16/fp16 GEMM rows moving "
+                f">= {MEMORY_MIN_BYTES >> 20} MiB of {sets(big['dataset'])}",
+            )
+        if len(mem) >= 3:
+            slope, intercept = np.polyfit(mem["bytes"].to_numpy(), mem["seconds"].to_numpy(), 1)
+            launch = max(float(intercept) - hbm.latency_ns * 1e-9, 0.0)
+            out["device.kernel_launch_s"] = (
+                float(f"{launch:.3g}"),
+                f"least-squares intercept {float(intercept) * 1e6:.2f} us of latency vs bytes over {len(mem)} "
+                f"memory-bound bf16/fp16 GEMM rows of {sets(mem['dataset'])} (fitted bandwidth "
+                f"{1 / slope / 1e9:.0f} GB/s), minus the preset DRAM latency {hbm.latency_ns:.0f} ns",
+            )
+    ic = hw_multi.interconnect
+    ar = []
+    for r in df[(df["kind"] == "allreduce") & (df["metric"] == "latency_us")].to_dict("records"):
+        extra = parse_extra(r["extra"])
+        if "num_gpus" in extra and ("message_bytes" in extra or "bytes" in extra):
+            ar.append({"p": int(extra["num_gpus"]), "bytes": float(extra.get("message_bytes", extra.get("bytes", "0"))),
+                       "seconds": float(r["value"]) * 1e-6, "dataset": r["dataset"]})
+    a = pd.DataFrame.from_records(ar)
+    if not a.empty and ic.topology != "none":
+        nvlink = ic.link_gb_per_s * ic.n_links_per_device * 1e9
+        large = a[a["bytes"] >= LARGE_MESSAGE_BYTES]
+        if len(large):
+            bus = 2 * (large["p"] - 1) / large["p"] * large["bytes"] / large["seconds"]
+            frac = float(np.median(bus / nvlink))
+            out["interconnect.sustained_fraction"] = (
+                round(min(frac, 1.0), 4),
+                f"median all-reduce bus bandwidth / NVLink per-GPU bandwidth ({nvlink / 1e9:.0f} GB/s) over "
+                f"{len(large)} rows >= {LARGE_MESSAGE_BYTES >> 20} MiB of {', '.join(sorted(set(large['dataset'])))}",
+            )
+            eff = frac
+        else:
+            eff = ic.sustained_fraction
+        small = a[a["bytes"] <= SMALL_MESSAGE_BYTES]
+        if len(small):
+            launch = out.get("device.kernel_launch_s", (dev.kernel_launch_s, ""))[0]
+            bw_term = 2 * (small["p"] - 1) / small["p"] * small["bytes"] / (nvlink * eff)
+            alpha = (small["seconds"] - launch - bw_term) / (2 * (small["p"] - 1))
+            out["interconnect.link_latency_ns"] = (
+                round(max(float(np.median(alpha)) * 1e9, 0.0), 1),
+                f"median per-step latency (measured - kernel_launch_s - bandwidth term) / (2(p-1)) over "
+                f"{len(small)} all-reduce rows <= {SMALL_MESSAGE_BYTES >> 10} KiB of {', '.join(sorted(set(small['dataset'])))}",
+            )
+    return out
+
+
+def apply_constants(system: System, constants: Mapping[str, tuple[float, str] | float]) -> System:
+    """``system`` with the fitted fields replaced (``dataclasses.replace``; re-validated).
+
+    Interconnect fields are skipped for a system without an interconnect.
+    """
+    dev = system.device
+    unit = dev.core.matrix_unit
+    sustained = dict(unit.sustained_fraction)
+    memory = list(dev.memory)
+    dev_changes: dict[str, Any] = {}
+    ic_changes: dict[str, Any] = {}
+    for path, item in constants.items():
+        value = float(item[0] if isinstance(item, tuple) else item)
+        if path.startswith("device.core.matrix_unit.sustained_fraction."):
+            dtype = path.rsplit(".", 1)[1]
+            if dtype in unit.macs_per_cycle:
+                sustained[dtype] = value
+        elif path == "device.memory[hbm].sustained_fraction":
+            memory = [dataclasses.replace(m, sustained_fraction=value) if m.name == dev.dram.name else m for m in memory]
+        elif path == "device.kernel_launch_s":
+            dev_changes["kernel_launch_s"] = value
+        elif path.startswith("interconnect."):
+            if system.interconnect.topology != "none":
+                ic_changes[path.split(".", 1)[1]] = value
+        else:
+            raise SimulationError(f"constants: expected one of {', '.join(CALIBRATION_FIELDS)}, got {path!r}")
+    core = dataclasses.replace(dev.core, matrix_unit=dataclasses.replace(unit, sustained_fraction=sustained))
+    device = dataclasses.replace(dev, core=core, memory=tuple(memory), **dev_changes)
+    return dataclasses.replace(system, device=device, interconnect=dataclasses.replace(system.interconnect, **ic_changes))
+
+
+def target_rows(df_measured: pd.DataFrame, gpu: str) -> pd.DataFrame:
+    """The rows of GPU family ``gpu`` that the accuracy targets cover: GEMM latencies, Vidur op latencies,
+    MoE layers and collectives (rows on other GPUs and host-timed PR tables excluded)."""
+    keep = df_measured["gpu"].map(lambda g: _family(str(g)) == gpu)
+    kinds = df_measured["kind"].isin(["gemm", "gemm_weight_only", "mlp_op", "moe_layer", "allreduce", "alltoall", "grouped_gemm"])
+    return df_measured[keep & kinds & (df_measured["metric"] == "latency_us")
+                       & ~df_measured["source_id"].astype(str).str.startswith("pytorch.pr")]
+
+
+def _group(row: Mapping[str, Any]) -> str:
+    kind = str(row["kind"])
+    if kind in ("gemm", "gemm_weight_only", "grouped_gemm"):
+        return "gemm"
+    if kind == "mlp_op":
+        return "vidur"
+    if kind == "moe_layer":
+        return "moe"
+    return "collective"
+
+
+def leave_one_gpu_out(df_measured: pd.DataFrame | None = None, *, every: int = 1) -> tuple[pd.DataFrame, dict[str, Constants]]:
+    """Fit on each GPU family and evaluate on both.
+
+    Returns (table, fits): the table has one row per (evaluated gpu, group, variant) with ``variant`` in
+    ``preset`` (shipped constants), ``in_sample`` (fitted on the same GPU) and ``held_out`` (fitted on
+    the other GPU; dtypes the other GPU lacks keep the preset value), and columns ``n``, ``mape``,
+    ``median_ape``, ``worst_ape``. ``every`` > 1 evaluates every Nth target row (deterministic subsample).
+    """
+    if df_measured is None:
+        df_measured = pd.concat([load_measurements(n) for n in list_datasets()], ignore_index=True)
+    fits = {gpu: fit_constants(df_measured, gpu) for gpu in GPU_FAMILIES}
+    records: list[dict[str, Any]] = []
+    for gpu, (single, multi) in GPU_FAMILIES.items():
+        rows = target_rows(df_measured, gpu).iloc[::every]
+        other = next(g for g in GPU_FAMILIES if g != gpu)
+        variants: dict[str, Mapping[str, System]] = {"preset": {}}
+        for variant, consts in (("in_sample", fits[gpu]), ("held_out", fits[other])):
+            variants[variant] = {name: apply_constants(load_hardware(name), consts) for name in (single, multi)}
+        for variant, hardware in variants.items():
+            res = compare_frame(rows, hardware=hardware)
+            res = res[res["expressible"]]
+            res = res.assign(group=[_group(r) for r in res.to_dict("records")], ape=res["rel_error"].abs())
+            for grp, part in res.groupby("group"):
+                records.append({"gpu": gpu, "group": grp, "variant": variant, "n": len(part),
+                                "mape": float(part["ape"].mean()), "median_ape": float(part["ape"].median()),
+                                "worst_ape": float(part["ape"].max())})
+    _ = gpu_preset  # the same GPU-name rules as compare
+    return pd.DataFrame.from_records(records), fits

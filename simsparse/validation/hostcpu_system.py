@@ -1,0 +1,263 @@
+"""A ``host-cpu`` System built from this machine's facts, and the live CPU check of the kernel suite.
+
+:func:`build_host_cpu_system` describes the host as a simsparse device (every field with a source):
+
+* one *core* per usable CPU, at the clock ``host_cpu_facts`` reports;
+* the *matrix unit* is the SIMD FMA datapath: ``kind: tensor_core`` with an array of ``simd lanes x 1``
+  (fp32 lanes of the widest vector ISA) and ``n_arrays`` = FMA units per core (2 on AVX-512 server
+  cores, an assumption where the machine does not say); fp16/bf16 inputs are converted and multiplied in
+  fp32 by the numba twins, so they run at the fp32 rate; 2:4 weights are supported as the suite's
+  ``sparse24_gemm`` twin does (kept values only, 2-bit indices);
+* the *vector unit* has the same lanes (an FMA counts 2 flops);
+* memory levels L1d and L2 (per core) and L3 (shared) with the sysfs sizes, and DRAM whose bandwidth is
+  the suite's **measured** STREAM triad (the measured figure is the source); L1/L2/L3 bandwidths are
+  per-cycle assumptions stated in ``sources``;
+* ``kernel_launch_s`` is the fixed cost of a numba parallel region (fork/join of the thread pool), from a
+  two-point fit of the measured STREAM copy and triad: ``t = launch + bytes / bandwidth``.
+
+:func:`live_cpu_validation` measures the CPU twins, builds the system from those measurements and
+simulates each kernel; the table has :func:`~simsparse.validation.compare.compare`'s columns.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from simsparse.hw import Core, Device, Energy, MatrixUnit, MemoryLevel, SparsitySupport, System, VectorUnit
+from simsparse.workload.op import Op
+
+from .compare import _Expr, _Run, compare_frame
+from .datasets import parse_extra
+from .hostcpu import HostFact, host_cpu_facts
+
+__all__ = ["DEFAULT_FMA_UNITS", "build_host_cpu_system", "fit_stream", "live_cpu_validation"]
+
+DEFAULT_FMA_UNITS = 2
+"""FMA units per core assumed when the machine does not say (2 x 512-bit on Xeon Scalable with AVX-512)."""
+
+L1_BYTES_PER_CYCLE = 128.0
+"""Assumed L1d load bandwidth per core: two 64-byte loads per cycle (Intel Skylake-SP and later)."""
+L2_BYTES_PER_CYCLE = 64.0
+"""Assumed L2 -> L1 bandwidth per core: one 64-byte line per cycle."""
+L3_BYTES_PER_CYCLE = 32.0
+"""Assumed shared-L3 bandwidth per core: half a line per cycle (mesh/ring LLC)."""
+
+
+def _v(facts: Mapping[str, HostFact], key: str, default: Any = None) -> Any:
+    fact = facts.get(key)
+    if fact is None or fact["value"] is None:
+        return default
+    return fact["value"]
+
+
+def _src(facts: Mapping[str, HostFact], key: str) -> str:
+    fact = facts.get(key)
+    return fact["source"] if fact is not None else "assumed: not reported by the machine"
+
+
+def _mem_total_bytes() -> tuple[int, str]:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024, "/proc/meminfo: MemTotal"
+    except OSError:
+        pass
+    return 16 * 2**30, "assumed: 16 GiB (/proc/meminfo not readable)"
+
+
+def fit_stream(copy_bytes: float, copy_s: float, triad_bytes: float, triad_s: float) -> tuple[float, float, str]:
+    """(bandwidth GB/s, launch s, how) from the STREAM copy and triad timings: the line through the two
+    points ``t = launch + bytes / bw``; when the two points do not give a positive launch and bandwidth
+    (noise), the triad alone with no launch cost."""
+    if triad_bytes != copy_bytes and triad_s > copy_s:
+        bw = (triad_bytes - copy_bytes) / (triad_s - copy_s)
+        launch = triad_s - triad_bytes / bw
+        if 0.0 <= launch < 0.9 * copy_s:
+            return bw / 1e9, launch, (
+                f"measured: two-point fit t = launch + bytes/bw of the kernel suite's STREAM copy "
+                f"({copy_bytes / 1e6:.2f} MB in {copy_s * 1e6:.1f} us) and triad ({triad_bytes / 1e6:.2f} MB in "
+                f"{triad_s * 1e6:.1f} us)"
+            )
+    return triad_bytes / triad_s / 1e9, 0.0, (
+        f"measured: kernel suite STREAM triad, {triad_bytes / 1e6:.2f} MB in {triad_s * 1e6:.1f} us "
+        "(launch cost folded into the bandwidth; the copy/triad fit was not usable)"
+    )
+
+
+def build_host_cpu_system(
+    facts: Mapping[str, HostFact] | None = None,
+    *,
+    dram_gb_per_s: float,
+    dram_source: str,
+    kernel_launch_s: float = 0.0,
+    launch_source: str = "assumed: 0",
+) -> System:
+    """A one-device System describing this host's CPU (module docstring); every field has a source.
+
+    ``dram_gb_per_s`` must come from a measurement (the suite's STREAM triad), cited in ``dram_source``.
+    """
+    facts = facts if facts is not None else host_cpu_facts()
+    n_cores = int(_v(facts, "n_cpus_usable", _v(facts, "n_cores", os.cpu_count() or 1)))
+    mhz = float(_v(facts, "max_mhz", 2000.0))
+    freq = mhz / 1000.0
+    width = int(_v(facts, "simd_width_bits", 128))
+    lanes = max(width // 32, 1)
+    fma = DEFAULT_FMA_UNITS if _v(facts, "has_fma", False) or _v(facts, "has_avx512f", False) else 1
+    macs = float(lanes * fma)
+    l1 = int(_v(facts, "l1d_bytes", 32 * 1024))
+    l2 = int(_v(facts, "l2_bytes", 1024 * 1024))
+    l3 = int(_v(facts, "l3_bytes", 8 * 2**20))
+    dram_bytes, dram_cap_src = _mem_total_bytes()
+    model = str(_v(facts, "model_name", "unknown CPU"))
+    memory = (
+        MemoryLevel(name="l1d", kind="cache", scope="core", capacity_bytes=l1,
+                    read_gb_per_s=L1_BYTES_PER_CYCLE * freq * n_cores, write_gb_per_s=L1_BYTES_PER_CYCLE / 2 * freq * n_cores,
+                    latency_ns=5 / freq),
+        MemoryLevel(name="l2", kind="cache", scope="core", capacity_bytes=l2,
+                    read_gb_per_s=L2_BYTES_PER_CYCLE * freq * n_cores, write_gb_per_s=L2_BYTES_PER_CYCLE * freq * n_cores,
+                    latency_ns=14 / freq),
+        MemoryLevel(name="l3", kind="cache", scope="device", capacity_bytes=max(l3, l2 * n_cores),
+                    read_gb_per_s=L3_BYTES_PER_CYCLE * freq * n_cores, write_gb_per_s=L3_BYTES_PER_CYCLE * freq * n_cores,
+                    latency_ns=60 / freq),
+        MemoryLevel(name="dram", kind="dram", scope="device", capacity_bytes=max(dram_bytes, l3),
+                    read_gb_per_s=dram_gb_per_s, write_gb_per_s=dram_gb_per_s, latency_ns=100.0, sustained_fraction=1.0),
+    )
+    unit = MatrixUnit(
+        kind="tensor_core",
+        array_rows=lanes,
+        array_cols=1,
+        n_arrays=fma,
+        dataflow="os",
+        macs_per_cycle={"fp32": macs, "fp16": macs, "bf16": macs},
+        compute_model="structured_nm",
+        sparsity=(SparsitySupport(pattern="2:4", metadata_bits_per_value=2, max_speedup=2.0, metadata_format="nm_index"),),
+        zero_handling="skip",
+        dequant="vector",
+    )
+    vector = VectorUnit(lanes=lanes, flops_per_cycle={"fp32": 2.0 * macs, "fp16": 2.0 * macs, "bf16": 2.0 * macs})
+    device = Device(
+        name=model,
+        freq_ghz=freq,
+        n_cores=n_cores,
+        core=Core(matrix_unit=unit, vector_unit=vector),
+        memory=memory,
+        energy=Energy(mac_pj={}),
+        kernel_launch_s=kernel_launch_s,
+    )
+    isa = "AVX-512" if width >= 512 else ("AVX2" if width >= 256 else "SSE/NEON")
+    sources = {
+        "device.freq_ghz": _src(facts, "max_mhz"),
+        "device.n_cores": _src(facts, "n_cpus_usable"),
+        "device.name": _src(facts, "model_name"),
+        "device.core.matrix_unit.array_rows": f"fp32 SIMD lanes = {width} bits / 32 ({_src(facts, 'simd_width_bits')})",
+        "device.core.matrix_unit.array_cols": "assumed: a SIMD FMA unit is a 1-D array (lanes x 1)",
+        "device.core.matrix_unit.n_arrays": (f"assumed: {fma} FMA unit(s) per core ({_src(facts, 'has_fma')}: fma/avx512f flags; "
+                                            "2 x 512-bit FMA on Xeon Scalable)"),
+        "device.core.matrix_unit.macs_per_cycle": "derived: lanes x FMA units per core; fp16/bf16 converted to fp32 by the numba twins",
+        "device.core.matrix_unit.sparsity": "simsparse/validation/kernels/sparse24.py: the CPU twin multiplies the kept values only (2-bit indices)",
+        "device.core.vector_unit": "derived: the same SIMD lanes, 2 flops per FMA",
+        "device.memory[l1d].capacity_bytes": _src(facts, "l1d_bytes"),
+        "device.memory[l2].capacity_bytes": _src(facts, "l2_bytes"),
+        "device.memory[l3].capacity_bytes": _src(facts, "l3_bytes"),
+        "device.memory[l1d].read_gb_per_s": f"assumed: {L1_BYTES_PER_CYCLE:.0f} B/cycle/core (two 64-byte loads per cycle)",
+        "device.memory[l2].read_gb_per_s": f"assumed: {L2_BYTES_PER_CYCLE:.0f} B/cycle/core",
+        "device.memory[l3].read_gb_per_s": f"assumed: {L3_BYTES_PER_CYCLE:.0f} B/cycle/core",
+        "device.memory[l1d].latency_ns": "assumed: 5 cycles",
+        "device.memory[l2].latency_ns": "assumed: 14 cycles",
+        "device.memory[l3].latency_ns": "assumed: 60 cycles",
+        "device.memory[dram].capacity_bytes": dram_cap_src,
+        "device.memory[dram].read_gb_per_s": dram_source,
+        "device.memory[dram].write_gb_per_s": dram_source,
+        "device.memory[dram].latency_ns": "assumed: 100 ns",
+        "device.memory[dram].sustained_fraction": "1.0: the bandwidth is itself a measured sustained figure",
+        "device.kernel_launch_s": launch_source,
+        "device.energy": "not modeled for the host CPU",
+        "n_devices": "the host (one CPU package as one device)",
+    }
+    return System(
+        name="host-cpu",
+        description=f"{model}, {n_cores} usable cores at {freq:.2f} GHz, {isa}, L3 {l3 >> 20} MiB, DRAM {dram_gb_per_s:.1f} GB/s measured",
+        device=device,
+        n_devices=1,
+        sources=sources,
+    )
+
+
+def _cpu_expression(row: Mapping[str, Any]) -> tuple[_Expr, str, str] | None:
+    """The op of one measured CPU-twin row (``simsparse measure`` output)."""
+    extra = parse_extra(row["extra"])
+    kernel = extra.get("kernel", "")
+    sys_name = "host-cpu"
+
+    def dim(c: str) -> int:
+        return int(float(row[c]))
+
+    if kernel in ("stream_copy", "stream_triad"):
+        n = int(extra["n_elems"])
+        inputs = int(extra.get("arrays_read", "1"))
+        op = Op(name=kernel, kind="elementwise", m=n, n=1, flops_per_element=2.0 if kernel == "stream_triad" else 0.0,
+                n_inputs=inputs, dtype="fp32", a_dtype="fp32", b_dtype="fp32", c_dtype="fp32")
+        note = "used to fit the DRAM bandwidth and launch cost (in-sample)"
+    elif kernel in ("gemm_fp32", "gemm_fp16"):
+        dt = "fp16" if kernel == "gemm_fp16" else "fp32"
+        op = Op(name=kernel, kind="gemm", m=dim("m"), n=dim("n"), k=dim("k"), dtype=dt, a_dtype=dt, b_dtype=dt, c_dtype="fp32")
+        note = ""
+    elif kernel == "sparse24_gemm":
+        op = Op(name=kernel, kind="gemm", m=dim("m"), n=dim("n"), k=dim("k"), dtype="fp32", a_dtype="fp32", b_dtype="fp32",
+                c_dtype="fp32", b_pattern="2:4", b_density=0.5)
+        note = ""
+    elif kernel == "csr_spmm":
+        # C = A_sparse[m x k] @ B[k x n] computed as C^T = B^T @ A^T: the sparse operand is the 'weight'
+        density = float(extra.get("density", "1"))
+        op = Op(name=kernel, kind="gemm", m=dim("n"), n=dim("m"), k=dim("k"), dtype="fp32", a_dtype="fp32", b_dtype="fp32",
+                c_dtype="fp32", b_pattern="unstructured", b_density=density)
+        note = "CSR sparse operand as an unstructured-sparse weight of the transposed product"
+    elif kernel == "moe_grouped_gemm":
+        groups = tuple(int(x) for x in extra["group_rows"].split("/"))
+        op = Op(name=kernel, kind="grouped_gemm", m=sum(groups), n=dim("n"), k=dim("k"), dtype="fp32", a_dtype="fp32",
+                b_dtype="fp32", c_dtype="fp32", group_tokens=groups)
+        note = ""
+    elif kernel in ("w4a16_gemv", "w4a16_gemm"):
+        op = Op(name=kernel, kind="gemm", m=dim("m"), n=dim("n"), k=dim("k"), dtype="fp32", a_dtype="fp16", b_dtype="int4",
+                c_dtype="fp32", scale_group_size=int(extra.get("group_size", "128")), scale_dtype="fp16")
+        note = ""
+    else:
+        return None
+    return _Expr(runs=(_Run(sys_name, (op,)),), combine="latency_us"), sys_name, note
+
+
+def live_cpu_validation(sizes: str = "small", repeats: int = 10) -> tuple[pd.DataFrame, System]:
+    """Measure the CPU twins of the kernel suite, build ``host-cpu`` from this machine's facts and the
+    measured STREAM figures, and return (predicted-vs-measured table, system)."""
+    from .measure import measure
+
+    meas = measure(device="cpu", sizes=sizes, repeats=repeats)
+    meas = meas.copy()
+    meas.insert(0, "dataset", f"live_cpu_{sizes}")
+    meas["line"] = range(2, len(meas) + 2)
+    for c in ("m", "n", "k", "tokens", "batch"):
+        meas[c] = pd.to_numeric(meas[c]).astype(float)
+    by_kernel = {parse_extra(e).get("kernel", ""): r for e, r in zip(meas["extra"], meas.to_dict("records"), strict=True)}
+    copy_r, triad_r = by_kernel.get("stream_copy"), by_kernel.get("stream_triad")
+    if triad_r is None:
+        from simsparse.errors import SimulationError
+
+        raise SimulationError("live cpu validation: the kernel suite produced no stream_triad measurement")
+    tb = float(parse_extra(triad_r["extra"])["bytes"])
+    ts = float(triad_r["value"]) * 1e-6
+    if copy_r is not None:
+        cb = float(parse_extra(copy_r["extra"])["bytes"])
+        cs = float(copy_r["value"]) * 1e-6
+        bw, launch, how = fit_stream(cb, cs, tb, ts)
+    else:
+        bw, launch, how = tb / ts / 1e9, 0.0, f"measured: kernel suite STREAM triad {tb / 1e6:.2f} MB in {ts * 1e6:.1f} us"
+    system = build_host_cpu_system(dram_gb_per_s=bw, dram_source=how, kernel_launch_s=launch, launch_source=how)
+    table = compare_frame(meas, hardware={"host-cpu": system}, preset_override="host-cpu", expressions=_cpu_expression)
+    _ = math
+    return table, system
