@@ -360,7 +360,11 @@ class Device:
             # have less L2 than the sum of all SMs' shared memory, e.g. V100: 6 MB vs 80 x 96 KB,
             # so the sum over cores is not required.)
             outer_total = outer.capacity_bytes * (self.n_cores if outer.scope == "core" else 1)
-            if isinstance(inner.capacity_bytes, int) and isinstance(outer_total, int) and outer_total < inner.capacity_bytes:
+            if (
+                isinstance(inner.capacity_bytes, int)
+                and isinstance(outer_total, int)
+                and outer_total < inner.capacity_bytes
+            ):
                 c.fail(
                     f"memory[{i}].capacity_bytes",
                     f"a capacity >= the inner level {inner.name!r} ({inner.capacity_bytes} bytes; capacities must not shrink outward)",
