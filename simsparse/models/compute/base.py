@@ -119,6 +119,8 @@ def dense_core_cycles(
         pack = max(rate / pes, 1.0)
         n_per = math.ceil(n / unit.n_arrays)
         cyc = closed_form_cycles(m, n_per, k, unit.array_rows, unit.array_cols, unit.dataflow, sparse_n, sparse_m)
+        # SCALE-Sim reports the index of the last cycle; a single-cycle GEMM (index 0) still takes one
+        cyc = max(cyc, 1)
         return float(cyc) * batch / pack / unit.sustained(dtype)
     m_pad = math.ceil(m / unit.array_rows) * unit.array_rows
     n_pad = math.ceil(n / unit.array_cols) * unit.array_cols

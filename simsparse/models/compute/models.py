@@ -46,6 +46,14 @@ class DenseModel:
         return _fallback(unit, task)
 
 
+def _floor_cap(unit: MatrixUnit, dense: float, cap: float) -> float:
+    """The fastest the datapath may run: ``dense / max_speedup``. Systolic arrays count whole
+    cycles with SCALE-Sim's last-cycle-index convention (``folds * per_fold - 1``), so there the
+    bound is rounded down to a whole cycle."""
+    bound = dense / cap
+    return float(math.floor(bound)) if unit.kind == "systolic" else bound
+
+
 def _nm_cycles(unit: MatrixUnit, t: GemmTask, n: int, m: int) -> float:
     if unit.kind == "systolic":
         return dense_core_cycles(unit, t.m, t.n, t.k, t.batch, t.dtype, sparse_n=n, sparse_m=m)
@@ -76,7 +84,11 @@ class StructuredNMModel:
         if best is None:
             return _fallback(unit, task)
         dense = _dense(unit, task)
-        cyc = _nm_cycles(unit, task, best[0], best[1])
+        support = unit.supports(f"{best[0]}:{best[1]}")
+        cap = support.max_speedup if support is not None else 1.0
+        cyc = max(_nm_cycles(unit, task, best[0], best[1]), _floor_cap(unit, dense, cap))
+        if unit.zero_handling == "gate":
+            cyc = dense  # gating saves MAC energy, not cycles
         kept = _macs(task) * best[0] / best[1]
         return ComputeCost(cycles=cyc, dense_cycles=dense, effective_macs=kept, energy_macs=kept)
 
@@ -108,7 +120,11 @@ class FlexibleNMModel:
         else:
             return _fallback(unit, task)
         dense = _dense(unit, task)
-        cyc = _nm_cycles(unit, task, sn, sm) if sn < sm else dense
+        caps = [s.max_speedup for s in unit.sparsity if s.pattern in (f"{sn}:{sm}", "row_wise")]
+        cap = max(caps) if caps else float(sm) / sn
+        cyc = max(_nm_cycles(unit, task, sn, sm), _floor_cap(unit, dense, cap)) if sn < sm else dense
+        if unit.zero_handling == "gate":
+            cyc = dense  # gating saves MAC energy, not cycles
         kept = _macs(task) * sn / sm
         return ComputeCost(cycles=cyc, dense_cycles=dense, effective_macs=kept, energy_macs=kept)
 
@@ -153,12 +169,10 @@ class UnstructuredModel:
         density = task.b_density if kind != "dense" else 1.0
         if kind == "nm":
             density = n / m
-        if support is None or (density >= 1.0 and task.a_density >= 1.0):
-            return (
-                _fallback(unit, task)
-                if kind != "dense"
-                else ComputeCost(cycles=dense, dense_cycles=dense, effective_macs=_macs(task), energy_macs=_macs(task))
-            )
+        if density >= 1.0 and task.a_density >= 1.0:
+            return ComputeCost(cycles=dense, dense_cycles=dense, effective_macs=_macs(task), energy_macs=_macs(task))
+        if support is None:
+            return _fallback(unit, task)
         lanes = unit.array_cols if unit.kind == "systolic" else max(unit.array_cols, 1)
         depth = max(min(task.k, unit.array_rows), 1)
         worst, mean = _imbalance_fraction(task, lanes, depth, density)
@@ -192,11 +206,9 @@ class DualSideModel:
         kind, n, m = check_pattern(task.b_pattern)
         d_b = task.b_density if kind != "nm" else n / m
         d_a = task.a_density
-        if support is None or (d_a >= 1.0 and d_b >= 1.0):
-            if kind == "dense" and d_a >= 1.0:
-                return ComputeCost(
-                    cycles=dense, dense_cycles=dense, effective_macs=_macs(task), energy_macs=_macs(task)
-                )
+        if d_a >= 1.0 and d_b >= 1.0:
+            return ComputeCost(cycles=dense, dense_cycles=dense, effective_macs=_macs(task), energy_macs=_macs(task))
+        if support is None:
             return _fallback(unit, task)
         lanes_b = max(unit.array_cols, 1)
         lanes_a = max(unit.array_rows, 1)

@@ -45,6 +45,8 @@ def _metadata_bits(op: Op, unit: MatrixUnit | None) -> float:
     pattern = op.b_pattern
     if pattern == "dense" or not op.b_is_weight:
         return 0.0
+    if op.b_density >= 1.0 and not pattern[:1].isdigit():
+        return 0.0  # nothing pruned: stored dense, no index metadata
     support = unit.supports(pattern) if unit is not None else None
     if support is None and unit is not None and pattern != "unstructured":
         support = unit.supports("unstructured") if pattern.startswith("block") else None
