@@ -96,15 +96,21 @@ def _datasets(args: argparse.Namespace) -> int:
             logo, fits = leave_one_gpu_out()
             import pandas as pd
 
-            fit_rows = [{"gpu": g, "field": f, "value": v, "how": how} for g, c in fits.items() for f, (v, how) in c.items()]
-            extra_tables = {"targets": targets, "calibration": pd.DataFrame(fit_rows), "leave_one_gpu_out": logo,
-                            "moe_ratio": moe_ratio_table(df)}
+            fit_rows = [
+                {"gpu": g, "field": f, "value": v, "how": how} for g, c in fits.items() for f, (v, how) in c.items()
+            ]
+            extra_tables = {
+                "targets": targets,
+                "calibration": pd.DataFrame(fit_rows),
+                "leave_one_gpu_out": logo,
+                "moe_ratio": moe_ratio_table(df),
+            }
         paths = write_report(df, args.report, extra_tables)
     else:
         paths = []
     if getattr(args, "json", False):
         payload: dict[str, Any] = {
-            "rows": int(len(df)),
+            "rows": len(df),
             "expressible": int(df["expressible"].sum()),
             "summary": _records(summary),
             "not_expressible": _records(reasons),
@@ -119,25 +125,44 @@ def _datasets(args: argparse.Namespace) -> int:
         print(json.dumps(payload, indent=1))
         return 0
     n_ok = int(df["expressible"].sum())
-    print(f"simsparse validate: {len(df)} measured rows, {n_ok} simulated (event fidelity), {len(df) - n_ok} not expressible")
+    print(
+        f"simsparse validate: {len(df)} measured rows, {n_ok} simulated (event fidelity), {len(df) - n_ok} not expressible"
+    )
     cols = ["dataset", "gpu", "kind", "regime", "size", "n", "mape", "median_ape", "worst_ape"]
     pct = ("mape", "median_ape", "worst_ape")
-    for by, title in (("dataset", "per dataset"), ("dataset/gpu", "per dataset and GPU"), ("dataset/gpu/kind", "per GPU and kind"),
-                      ("dataset/kind/regime", "per kind and regime"), ("dataset/kind/size", "per kind and size")):
+    for by, title in (
+        ("dataset", "per dataset"),
+        ("dataset/gpu", "per dataset and GPU"),
+        ("dataset/gpu/kind", "per GPU and kind"),
+        ("dataset/kind/regime", "per kind and regime"),
+        ("dataset/kind/size", "per kind and size"),
+    ):
         part = summary[summary["by"] == by]
         keep = [c for c in cols if c in ("n", "mape", "median_ape", "worst_ape") or c in by.split("/")]
         _print_table(f"error {title}", part, keep, pct)
     if targets is not None:
-        _print_table("accuracy targets", targets, ["target", "statistic", "value", "bound", "met", "n", "issue"], ("value", "bound"))
+        shown = targets.copy()
+        speed = shown["statistic"] == "worst_abs_speedup_error"
+        for col in ("value", "bound"):
+            shown[col] = [f"{v:.2f}x" if s else _pct(v) for v, s in zip(shown[col], speed, strict=True)]
+        _print_table("accuracy targets", shown, ["target", "statistic", "value", "bound", "met", "n", "issue"])
     _print_table("rows not expressed, by reason", reasons, ["dataset", "kind", "metric", "rows", "reason"])
     if "calibration" in extra_tables:
         cal = extra_tables["calibration"]
         print("\n== calibrated constants (fitted; not written to any preset)")
         for r in cal.to_dict("records"):
             print(f"{r['gpu']}: {r['field']} = {r['value']:g}\n    fit: {r['how']}")
-        logo = extra_tables["leave_one_gpu_out"].pivot_table(index=["gpu", "group"], columns="variant", values="mape").reset_index()
-        _print_table("MAPE with preset, in-sample and held-out (leave-one-GPU-out) constants", logo,
-                     [c for c in ("gpu", "group", "preset", "in_sample", "held_out") if c in logo.columns], ("preset", "in_sample", "held_out"))
+        logo = (
+            extra_tables["leave_one_gpu_out"]
+            .pivot_table(index=["gpu", "group"], columns="variant", values="mape")
+            .reset_index()
+        )
+        _print_table(
+            "MAPE with preset, in-sample and held-out (leave-one-GPU-out) constants",
+            logo,
+            [c for c in ("gpu", "group", "preset", "in_sample", "held_out") if c in logo.columns],
+            ("preset", "in_sample", "held_out"),
+        )
     if paths:
         print(f"\nwrote {len(paths)} report files to {args.report}")
     return 0
@@ -158,5 +183,7 @@ def _live_cpu(args: argparse.Namespace) -> int:
     shown = df[["kind", "dtype", "m", "n", "k", "measured", "predicted", "rel_error", "regime", "note"]].copy()
     shown["rel_error"] = shown["rel_error"].map(_pct)
     print(shown.to_string(index=False))
-    _print_table("error per kind", summary[summary["by"] == "kind"], ["kind", "n", "mape", "worst_ape"], ("mape", "worst_ape"))
+    _print_table(
+        "error per kind", summary[summary["by"] == "kind"], ["kind", "n", "mape", "worst_ape"], ("mape", "worst_ape")
+    )
     return 0

@@ -71,7 +71,13 @@ MEMORY_MIN_BYTES = 64 * 2**20
 LARGE_MESSAGE_BYTES = 64 * 2**20
 SMALL_MESSAGE_BYTES = 64 * 2**10
 
-_DENSE_DTYPES: dict[str, str] = {"bf16": "bf16", "fp16": "fp16", "fp8": "fp8_e4m3", "fp8_block": "fp8_block", "w8a8_sq": "int8"}
+_DENSE_DTYPES: dict[str, str] = {
+    "bf16": "bf16",
+    "fp16": "fp16",
+    "fp8": "fp8_e4m3",
+    "fp8_block": "fp8_block",
+    "w8a8_sq": "int8",
+}
 """Dataset dtype -> compute dtype for the rows that fit the matrix-unit fractions (weight-only rows are
 excluded: their time includes dequantization)."""
 
@@ -105,13 +111,21 @@ def _gemm_rows(df: pd.DataFrame) -> pd.DataFrame:
         cdt = _DENSE_DTYPES[r["dtype"]]
         ab = DTYPE_BITS[canonical_dtype(cdt)] / 8
         cb = 2.0
-        rows.append({**r, "compute_dtype": cdt, "flops": 2 * m * n * k,
-                     "bytes": m * k * ab + k * n * ab + m * n * cb, "seconds": float(r["value"]) * 1e-6})
+        rows.append(
+            {
+                **r,
+                "compute_dtype": cdt,
+                "flops": 2 * m * n * k,
+                "bytes": m * k * ab + k * n * ab + m * n * cb,
+                "seconds": float(r["value"]) * 1e-6,
+            }
+        )
     return pd.DataFrame.from_records(rows)
 
 
-def fit_constants(df_measured: pd.DataFrame, gpu: str, *, system: System | None = None,
-                  multi_system: System | None = None) -> Constants:
+def fit_constants(
+    df_measured: pd.DataFrame, gpu: str, *, system: System | None = None, multi_system: System | None = None
+) -> Constants:
     """Fit the calibratable fields of GPU family ``gpu`` (``"A100"`` or ``"H100"``) from measured rows.
 
     Returns ``{field_path: (value, how)}``; ``how`` says which rule, over how many rows, and from which
@@ -168,8 +182,14 @@ def fit_constants(df_measured: pd.DataFrame, gpu: str, *, system: System | None 
     for r in df[(df["kind"] == "allreduce") & (df["metric"] == "latency_us")].to_dict("records"):
         extra = parse_extra(r["extra"])
         if "num_gpus" in extra and ("message_bytes" in extra or "bytes" in extra):
-            ar.append({"p": int(extra["num_gpus"]), "bytes": float(extra.get("message_bytes", extra.get("bytes", "0"))),
-                       "seconds": float(r["value"]) * 1e-6, "dataset": r["dataset"]})
+            ar.append(
+                {
+                    "p": int(extra["num_gpus"]),
+                    "bytes": float(extra.get("message_bytes", extra.get("bytes", "0"))),
+                    "seconds": float(r["value"]) * 1e-6,
+                    "dataset": r["dataset"],
+                }
+            )
     a = pd.DataFrame.from_records(ar)
     if not a.empty and ic.topology != "none":
         nvlink = ic.link_gb_per_s * ic.n_links_per_device * 1e9
@@ -216,7 +236,9 @@ def apply_constants(system: System, constants: Mapping[str, tuple[float, str] | 
             if dtype in unit.macs_per_cycle:
                 sustained[dtype] = value
         elif path == "device.memory[hbm].sustained_fraction":
-            memory = [dataclasses.replace(m, sustained_fraction=value) if m.name == dev.dram.name else m for m in memory]
+            memory = [
+                dataclasses.replace(m, sustained_fraction=value) if m.name == dev.dram.name else m for m in memory
+            ]
         elif path == "device.kernel_launch_s":
             dev_changes["kernel_launch_s"] = value
         elif path.startswith("interconnect."):
@@ -226,16 +248,24 @@ def apply_constants(system: System, constants: Mapping[str, tuple[float, str] | 
             raise SimulationError(f"constants: expected one of {', '.join(CALIBRATION_FIELDS)}, got {path!r}")
     core = dataclasses.replace(dev.core, matrix_unit=dataclasses.replace(unit, sustained_fraction=sustained))
     device = dataclasses.replace(dev, core=core, memory=tuple(memory), **dev_changes)
-    return dataclasses.replace(system, device=device, interconnect=dataclasses.replace(system.interconnect, **ic_changes))
+    return dataclasses.replace(
+        system, device=device, interconnect=dataclasses.replace(system.interconnect, **ic_changes)
+    )
 
 
 def target_rows(df_measured: pd.DataFrame, gpu: str) -> pd.DataFrame:
     """The rows of GPU family ``gpu`` that the accuracy targets cover: GEMM latencies, Vidur op latencies,
     MoE layers and collectives (rows on other GPUs and host-timed PR tables excluded)."""
     keep = df_measured["gpu"].map(lambda g: _family(str(g)) == gpu)
-    kinds = df_measured["kind"].isin(["gemm", "gemm_weight_only", "mlp_op", "moe_layer", "allreduce", "alltoall", "grouped_gemm"])
-    return df_measured[keep & kinds & (df_measured["metric"] == "latency_us")
-                       & ~df_measured["source_id"].astype(str).str.startswith("pytorch.pr")]
+    kinds = df_measured["kind"].isin(
+        ["gemm", "gemm_weight_only", "mlp_op", "moe_layer", "allreduce", "alltoall", "grouped_gemm"]
+    )
+    return df_measured[
+        keep
+        & kinds
+        & (df_measured["metric"] == "latency_us")
+        & ~df_measured["source_id"].astype(str).str.startswith("pytorch.pr")
+    ]
 
 
 def _group(row: Mapping[str, Any]) -> str:
@@ -249,7 +279,9 @@ def _group(row: Mapping[str, Any]) -> str:
     return "collective"
 
 
-def leave_one_gpu_out(df_measured: pd.DataFrame | None = None, *, every: int = 1) -> tuple[pd.DataFrame, dict[str, Constants]]:
+def leave_one_gpu_out(
+    df_measured: pd.DataFrame | None = None, *, every: int = 1
+) -> tuple[pd.DataFrame, dict[str, Constants]]:
     """Fit on each GPU family and evaluate on both.
 
     Returns (table, fits): the table has one row per (evaluated gpu, group, variant) with ``variant`` in
@@ -272,8 +304,16 @@ def leave_one_gpu_out(df_measured: pd.DataFrame | None = None, *, every: int = 1
             res = res[res["expressible"]]
             res = res.assign(group=[_group(r) for r in res.to_dict("records")], ape=res["rel_error"].abs())
             for grp, part in res.groupby("group"):
-                records.append({"gpu": gpu, "group": grp, "variant": variant, "n": len(part),
-                                "mape": float(part["ape"].mean()), "median_ape": float(part["ape"].median()),
-                                "worst_ape": float(part["ape"].max())})
+                records.append(
+                    {
+                        "gpu": gpu,
+                        "group": grp,
+                        "variant": variant,
+                        "n": len(part),
+                        "mape": float(part["ape"].mean()),
+                        "median_ape": float(part["ape"].median()),
+                        "worst_ape": float(part["ape"].max()),
+                    }
+                )
     _ = gpu_preset  # the same GPU-name rules as compare
     return pd.DataFrame.from_records(records), fits

@@ -165,7 +165,9 @@ def load_measurements(name_or_path: str | os.PathLike[str]) -> pd.DataFrame:
     try:
         header = next(reader)
     except StopIteration:
-        raise ConfigError("", f"a header row with the columns {', '.join(COLUMNS)}", "an empty file", file=shown, line=1) from None
+        raise ConfigError(
+            "", f"a header row with the columns {', '.join(COLUMNS)}", "an empty file", file=shown, line=1
+        ) from None
     except csv.Error as exc:
         raise ConfigError("", "a valid CSV header", str(exc), file=shown, line=1) from None
     header = [h.strip() for h in header]
@@ -191,7 +193,9 @@ def load_measurements(name_or_path: str | os.PathLike[str]) -> pd.DataFrame:
             if not row or all(not c.strip() for c in row):
                 continue
             if len(row) != len(header):
-                errors.append(ConfigError("row", f"{len(header)} fields like the header", len(row), file=shown, line=line))
+                errors.append(
+                    ConfigError("row", f"{len(header)} fields like the header", len(row), file=shown, line=line)
+                )
                 continue
             rec: dict[str, object] = {name: row[i] for name, i in index.items()}
             for col in REQUIRED_VALUES:
@@ -199,18 +203,30 @@ def load_measurements(name_or_path: str | os.PathLike[str]) -> pd.DataFrame:
                     errors.append(ConfigError(col, "a value (this column may not be blank)", "", file=shown, line=line))
             kind = str(rec["kind"]).strip()
             if kind and kind not in KINDS:
-                errors.append(ConfigError("kind", f"one of {', '.join(KINDS)}{closest(kind, KINDS)}", kind, file=shown, line=line))
+                errors.append(
+                    ConfigError("kind", f"one of {', '.join(KINDS)}{closest(kind, KINDS)}", kind, file=shown, line=line)
+                )
             metric = str(rec["metric"]).strip()
             unit = str(rec["unit"]).strip()
             if metric and metric not in METRIC_UNITS:
                 errors.append(
-                    ConfigError("metric", f"one of {', '.join(METRIC_UNITS)}{closest(metric, list(METRIC_UNITS))}", metric, file=shown, line=line)
+                    ConfigError(
+                        "metric",
+                        f"one of {', '.join(METRIC_UNITS)}{closest(metric, list(METRIC_UNITS))}",
+                        metric,
+                        file=shown,
+                        line=line,
+                    )
                 )
             units = sorted(set(METRIC_UNITS.values()))
             if unit and unit not in units:
-                errors.append(ConfigError("unit", f"one of {', '.join(units)}{closest(unit, units)}", unit, file=shown, line=line))
+                errors.append(
+                    ConfigError("unit", f"one of {', '.join(units)}{closest(unit, units)}", unit, file=shown, line=line)
+                )
             elif unit and metric in METRIC_UNITS and METRIC_UNITS[metric] != unit:
-                errors.append(ConfigError("unit", f"{METRIC_UNITS[metric]!r} for metric {metric!r}", unit, file=shown, line=line))
+                errors.append(
+                    ConfigError("unit", f"{METRIC_UNITS[metric]!r} for metric {metric!r}", unit, file=shown, line=line)
+                )
             value_text = str(rec["value"]).strip()
             if value_text:
                 v = _number(value_text)

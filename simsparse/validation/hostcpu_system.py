@@ -79,14 +79,22 @@ def fit_stream(copy_bytes: float, copy_s: float, triad_bytes: float, triad_s: fl
         bw = (triad_bytes - copy_bytes) / (triad_s - copy_s)
         launch = triad_s - triad_bytes / bw
         if 0.0 <= launch < 0.9 * copy_s:
-            return bw / 1e9, launch, (
-                f"measured: two-point fit t = launch + bytes/bw of the kernel suite's STREAM copy "
-                f"({copy_bytes / 1e6:.2f} MB in {copy_s * 1e6:.1f} us) and triad ({triad_bytes / 1e6:.2f} MB in "
-                f"{triad_s * 1e6:.1f} us)"
+            return (
+                bw / 1e9,
+                launch,
+                (
+                    f"measured: two-point fit t = launch + bytes/bw of the kernel suite's STREAM copy "
+                    f"({copy_bytes / 1e6:.2f} MB in {copy_s * 1e6:.1f} us) and triad ({triad_bytes / 1e6:.2f} MB in "
+                    f"{triad_s * 1e6:.1f} us)"
+                ),
             )
-    return triad_bytes / triad_s / 1e9, 0.0, (
-        f"measured: kernel suite STREAM triad, {triad_bytes / 1e6:.2f} MB in {triad_s * 1e6:.1f} us "
-        "(launch cost folded into the bandwidth; the copy/triad fit was not usable)"
+    return (
+        triad_bytes / triad_s / 1e9,
+        0.0,
+        (
+            f"measured: kernel suite STREAM triad, {triad_bytes / 1e6:.2f} MB in {triad_s * 1e6:.1f} us "
+            "(launch cost folded into the bandwidth; the copy/triad fit was not usable)"
+        ),
     )
 
 
@@ -116,17 +124,43 @@ def build_host_cpu_system(
     dram_bytes, dram_cap_src = _mem_total_bytes()
     model = str(_v(facts, "model_name", "unknown CPU"))
     memory = (
-        MemoryLevel(name="l1d", kind="cache", scope="core", capacity_bytes=l1,
-                    read_gb_per_s=L1_BYTES_PER_CYCLE * freq * n_cores, write_gb_per_s=L1_BYTES_PER_CYCLE / 2 * freq * n_cores,
-                    latency_ns=5 / freq),
-        MemoryLevel(name="l2", kind="cache", scope="core", capacity_bytes=l2,
-                    read_gb_per_s=L2_BYTES_PER_CYCLE * freq * n_cores, write_gb_per_s=L2_BYTES_PER_CYCLE * freq * n_cores,
-                    latency_ns=14 / freq),
-        MemoryLevel(name="l3", kind="cache", scope="device", capacity_bytes=max(l3, l2 * n_cores),
-                    read_gb_per_s=L3_BYTES_PER_CYCLE * freq * n_cores, write_gb_per_s=L3_BYTES_PER_CYCLE * freq * n_cores,
-                    latency_ns=60 / freq),
-        MemoryLevel(name="dram", kind="dram", scope="device", capacity_bytes=max(dram_bytes, l3),
-                    read_gb_per_s=dram_gb_per_s, write_gb_per_s=dram_gb_per_s, latency_ns=100.0, sustained_fraction=1.0),
+        MemoryLevel(
+            name="l1d",
+            kind="cache",
+            scope="core",
+            capacity_bytes=l1,
+            read_gb_per_s=L1_BYTES_PER_CYCLE * freq * n_cores,
+            write_gb_per_s=L1_BYTES_PER_CYCLE / 2 * freq * n_cores,
+            latency_ns=5 / freq,
+        ),
+        MemoryLevel(
+            name="l2",
+            kind="cache",
+            scope="core",
+            capacity_bytes=l2,
+            read_gb_per_s=L2_BYTES_PER_CYCLE * freq * n_cores,
+            write_gb_per_s=L2_BYTES_PER_CYCLE * freq * n_cores,
+            latency_ns=14 / freq,
+        ),
+        MemoryLevel(
+            name="l3",
+            kind="cache",
+            scope="device",
+            capacity_bytes=max(l3, l2 * n_cores),
+            read_gb_per_s=L3_BYTES_PER_CYCLE * freq * n_cores,
+            write_gb_per_s=L3_BYTES_PER_CYCLE * freq * n_cores,
+            latency_ns=60 / freq,
+        ),
+        MemoryLevel(
+            name="dram",
+            kind="dram",
+            scope="device",
+            capacity_bytes=max(dram_bytes, l3),
+            read_gb_per_s=dram_gb_per_s,
+            write_gb_per_s=dram_gb_per_s,
+            latency_ns=100.0,
+            sustained_fraction=1.0,
+        ),
     )
     unit = MatrixUnit(
         kind="tensor_core",
@@ -136,7 +170,9 @@ def build_host_cpu_system(
         dataflow="os",
         macs_per_cycle={"fp32": macs, "fp16": macs, "bf16": macs},
         compute_model="structured_nm",
-        sparsity=(SparsitySupport(pattern="2:4", metadata_bits_per_value=2, max_speedup=2.0, metadata_format="nm_index"),),
+        sparsity=(
+            SparsitySupport(pattern="2:4", metadata_bits_per_value=2, max_speedup=2.0, metadata_format="nm_index"),
+        ),
         zero_handling="skip",
         dequant="vector",
     )
@@ -154,11 +190,12 @@ def build_host_cpu_system(
     sources = {
         "device.freq_ghz": _src(facts, "max_mhz"),
         "device.n_cores": _src(facts, "n_cpus_usable"),
-        "device.name": _src(facts, "model_name"),
         "device.core.matrix_unit.array_rows": f"fp32 SIMD lanes = {width} bits / 32 ({_src(facts, 'simd_width_bits')})",
         "device.core.matrix_unit.array_cols": "assumed: a SIMD FMA unit is a 1-D array (lanes x 1)",
-        "device.core.matrix_unit.n_arrays": (f"assumed: {fma} FMA unit(s) per core ({_src(facts, 'has_fma')}: fma/avx512f flags; "
-                                            "2 x 512-bit FMA on Xeon Scalable)"),
+        "device.core.matrix_unit.n_arrays": (
+            f"assumed: {fma} FMA unit(s) per core ({_src(facts, 'has_fma')}: fma/avx512f flags; "
+            "2 x 512-bit FMA on Xeon Scalable)"
+        ),
         "device.core.matrix_unit.macs_per_cycle": "derived: lanes x FMA units per core; fp16/bf16 converted to fp32 by the numba twins",
         "device.core.matrix_unit.sparsity": "simsparse/validation/kernels/sparse24.py: the CPU twin multiplies the kept values only (2-bit indices)",
         "device.core.vector_unit": "derived: the same SIMD lanes, 2 flops per FMA",
@@ -178,6 +215,29 @@ def build_host_cpu_system(
         "device.memory[dram].sustained_fraction": "1.0: the bandwidth is itself a measured sustained figure",
         "device.kernel_launch_s": launch_source,
         "device.energy": "not modeled for the host CPU",
+        "device.memory[l1d].write_gb_per_s": f"assumed: {L1_BYTES_PER_CYCLE / 2:.0f} B/cycle/core (one 64-byte store per cycle)",
+        "device.memory[l2].write_gb_per_s": "assumed: as read_gb_per_s",
+        "device.memory[l3].write_gb_per_s": "assumed: as read_gb_per_s",
+        "device.memory[l1d].n_banks": "assumed: banks not modeled",
+        "device.memory[l2].n_banks": "assumed: banks not modeled",
+        "device.memory[l3].n_banks": "assumed: LLC slices not modeled",
+        "device.memory[dram].n_banks": "assumed: DRAM channels not modeled",
+        "device.memory[l1d].sustained_fraction": "assumed: 1.0 (no measured cache fraction)",
+        "device.memory[l2].sustained_fraction": "assumed: 1.0 (no measured cache fraction)",
+        "device.memory[l3].sustained_fraction": "assumed: 1.0 (no measured cache fraction)",
+        "device.memory[l1d].read_energy_pj_per_byte": "not modeled for the host CPU (0)",
+        "device.memory[l1d].write_energy_pj_per_byte": "not modeled for the host CPU (0)",
+        "device.memory[l2].read_energy_pj_per_byte": "not modeled for the host CPU (0)",
+        "device.memory[l2].write_energy_pj_per_byte": "not modeled for the host CPU (0)",
+        "device.memory[l3].read_energy_pj_per_byte": "not modeled for the host CPU (0)",
+        "device.memory[l3].write_energy_pj_per_byte": "not modeled for the host CPU (0)",
+        "device.memory[dram].read_energy_pj_per_byte": "not modeled for the host CPU (0)",
+        "device.memory[dram].write_energy_pj_per_byte": "not modeled for the host CPU (0)",
+        "device.noc": "assumed: the core-to-LLC mesh is folded into the L3 bandwidth (no separate NoC)",
+        "device.sync_s": "not modeled (0)",
+        "device.area_mm2": "not modeled (0)",
+        "device.tdp_w": "not modeled (0)",
+        "interconnect": "not applicable: a single device",
         "n_devices": "the host (one CPU package as one device)",
     }
     return System(
@@ -201,31 +261,94 @@ def _cpu_expression(row: Mapping[str, Any]) -> tuple[_Expr, str, str] | None:
     if kernel in ("stream_copy", "stream_triad"):
         n = int(extra["n_elems"])
         inputs = int(extra.get("arrays_read", "1"))
-        op = Op(name=kernel, kind="elementwise", m=n, n=1, flops_per_element=2.0 if kernel == "stream_triad" else 0.0,
-                n_inputs=inputs, dtype="fp32", a_dtype="fp32", b_dtype="fp32", c_dtype="fp32")
+        op = Op(
+            name=kernel,
+            kind="elementwise",
+            m=n,
+            n=1,
+            flops_per_element=2.0 if kernel == "stream_triad" else 0.0,
+            n_inputs=inputs,
+            dtype="fp32",
+            a_dtype="fp32",
+            b_dtype="fp32",
+            c_dtype="fp32",
+        )
         note = "used to fit the DRAM bandwidth and launch cost (in-sample)"
     elif kernel in ("gemm_fp32", "gemm_fp16"):
         dt = "fp16" if kernel == "gemm_fp16" else "fp32"
-        op = Op(name=kernel, kind="gemm", m=dim("m"), n=dim("n"), k=dim("k"), dtype=dt, a_dtype=dt, b_dtype=dt, c_dtype="fp32")
+        op = Op(
+            name=kernel,
+            kind="gemm",
+            m=dim("m"),
+            n=dim("n"),
+            k=dim("k"),
+            dtype=dt,
+            a_dtype=dt,
+            b_dtype=dt,
+            c_dtype="fp32",
+        )
         note = ""
     elif kernel == "sparse24_gemm":
-        op = Op(name=kernel, kind="gemm", m=dim("m"), n=dim("n"), k=dim("k"), dtype="fp32", a_dtype="fp32", b_dtype="fp32",
-                c_dtype="fp32", b_pattern="2:4", b_density=0.5)
+        op = Op(
+            name=kernel,
+            kind="gemm",
+            m=dim("m"),
+            n=dim("n"),
+            k=dim("k"),
+            dtype="fp32",
+            a_dtype="fp32",
+            b_dtype="fp32",
+            c_dtype="fp32",
+            b_pattern="2:4",
+            b_density=0.5,
+        )
         note = ""
     elif kernel == "csr_spmm":
         # C = A_sparse[m x k] @ B[k x n] computed as C^T = B^T @ A^T: the sparse operand is the 'weight'
         density = float(extra.get("density", "1"))
-        op = Op(name=kernel, kind="gemm", m=dim("n"), n=dim("m"), k=dim("k"), dtype="fp32", a_dtype="fp32", b_dtype="fp32",
-                c_dtype="fp32", b_pattern="unstructured", b_density=density)
+        op = Op(
+            name=kernel,
+            kind="gemm",
+            m=dim("n"),
+            n=dim("m"),
+            k=dim("k"),
+            dtype="fp32",
+            a_dtype="fp32",
+            b_dtype="fp32",
+            c_dtype="fp32",
+            b_pattern="unstructured",
+            b_density=density,
+        )
         note = "CSR sparse operand as an unstructured-sparse weight of the transposed product"
     elif kernel == "moe_grouped_gemm":
         groups = tuple(int(x) for x in extra["group_rows"].split("/"))
-        op = Op(name=kernel, kind="grouped_gemm", m=sum(groups), n=dim("n"), k=dim("k"), dtype="fp32", a_dtype="fp32",
-                b_dtype="fp32", c_dtype="fp32", group_tokens=groups)
+        op = Op(
+            name=kernel,
+            kind="grouped_gemm",
+            m=sum(groups),
+            n=dim("n"),
+            k=dim("k"),
+            dtype="fp32",
+            a_dtype="fp32",
+            b_dtype="fp32",
+            c_dtype="fp32",
+            group_tokens=groups,
+        )
         note = ""
     elif kernel in ("w4a16_gemv", "w4a16_gemm"):
-        op = Op(name=kernel, kind="gemm", m=dim("m"), n=dim("n"), k=dim("k"), dtype="fp32", a_dtype="fp16", b_dtype="int4",
-                c_dtype="fp32", scale_group_size=int(extra.get("group_size", "128")), scale_dtype="fp16")
+        op = Op(
+            name=kernel,
+            kind="gemm",
+            m=dim("m"),
+            n=dim("n"),
+            k=dim("k"),
+            dtype="fp32",
+            a_dtype="fp16",
+            b_dtype="int4",
+            c_dtype="fp32",
+            scale_group_size=int(extra.get("group_size", "128")),
+            scale_dtype="fp16",
+        )
         note = ""
     else:
         return None
@@ -243,7 +366,9 @@ def live_cpu_validation(sizes: str = "small", repeats: int = 10) -> tuple[pd.Dat
     meas["line"] = range(2, len(meas) + 2)
     for c in ("m", "n", "k", "tokens", "batch"):
         meas[c] = pd.to_numeric(meas[c]).astype(float)
-    by_kernel = {parse_extra(e).get("kernel", ""): r for e, r in zip(meas["extra"], meas.to_dict("records"), strict=True)}
+    by_kernel = {
+        parse_extra(e).get("kernel", ""): r for e, r in zip(meas["extra"], meas.to_dict("records"), strict=True)
+    }
     copy_r, triad_r = by_kernel.get("stream_copy"), by_kernel.get("stream_triad")
     if triad_r is None:
         from simsparse.errors import SimulationError
@@ -256,7 +381,11 @@ def live_cpu_validation(sizes: str = "small", repeats: int = 10) -> tuple[pd.Dat
         cs = float(copy_r["value"]) * 1e-6
         bw, launch, how = fit_stream(cb, cs, tb, ts)
     else:
-        bw, launch, how = tb / ts / 1e9, 0.0, f"measured: kernel suite STREAM triad {tb / 1e6:.2f} MB in {ts * 1e6:.1f} us"
+        bw, launch, how = (
+            tb / ts / 1e9,
+            0.0,
+            f"measured: kernel suite STREAM triad {tb / 1e6:.2f} MB in {ts * 1e6:.1f} us",
+        )
     system = build_host_cpu_system(dram_gb_per_s=bw, dram_source=how, kernel_launch_s=launch, launch_source=how)
     table = compare_frame(meas, hardware={"host-cpu": system}, preset_override="host-cpu", expressions=_cpu_expression)
     _ = math

@@ -10,7 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["GROUP_LEVELS", "SPEEDUP_METRICS", "TARGETS", "moe_ratio_table", "summarize", "target_groups", "target_table", "write_report"]
+__all__ = [
+    "GROUP_LEVELS",
+    "SPEEDUP_METRICS",
+    "TARGETS",
+    "moe_ratio_table",
+    "summarize",
+    "target_groups",
+    "target_table",
+    "write_report",
+]
 
 GROUP_LEVELS: tuple[tuple[str, ...], ...] = (
     ("dataset",),
@@ -28,7 +37,7 @@ SPEEDUP_METRICS: tuple[str, ...] = ("speedup_vs_dense",)
 def _stats(part: pd.DataFrame) -> dict[str, Any]:
     ape = part["rel_error"].abs()
     out: dict[str, Any] = {
-        "n": int(len(part)),
+        "n": len(part),
         "mape": float(ape.mean()) if len(part) else np.nan,
         "median_ape": float(ape.median()) if len(part) else np.nan,
         "worst_ape": float(ape.max()) if len(part) else np.nan,
@@ -59,11 +68,21 @@ def summarize(df: pd.DataFrame, levels: Sequence[Sequence[str]] = GROUP_LEVELS) 
             for k, v in zip(keys, key_t, strict=True):
                 if k in bad.columns and k not in ("regime", "size"):
                     sel = sel[sel[k] == v]
-            rec["not_expressible"] = int(len(sel)) if not set(keys) & {"regime", "size"} else 0
+            rec["not_expressible"] = len(sel) if not set(keys) & {"regime", "size"} else 0
             rows.append(rec)
     return pd.DataFrame.from_records(
         rows,
-        columns=["by", *cols, "n", "mape", "median_ape", "worst_ape", "mean_rel_error", "worst_abs_speedup_error", "not_expressible"],
+        columns=[
+            "by",
+            *cols,
+            "n",
+            "mape",
+            "median_ape",
+            "worst_ape",
+            "mean_rel_error",
+            "worst_abs_speedup_error",
+            "not_expressible",
+        ],
     )
 
 
@@ -72,13 +91,19 @@ def target_groups(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     shipped datasets (expressible rows only)."""
     ok = df[df["expressible"].astype(bool)]
     a100_h100 = ok["preset"].isin(["a100-sxm", "h100-sxm"]) & ~ok["gpu"].astype(str).str.contains("H800")
-    gemm = ok[a100_h100 & ok["kind"].isin(["gemm", "gemm_weight_only"]) & ok["dataset"].isin(["aic_a100_h100", "llmcompass_a100_mi210"])
-              & (ok["metric"] == "latency_us")]
+    gemm = ok[
+        a100_h100
+        & ok["kind"].isin(["gemm", "gemm_weight_only"])
+        & ok["dataset"].isin(["aic_a100_h100", "llmcompass_a100_mi210"])
+        & (ok["metric"] == "latency_us")
+    ]
     return {
         "gemm": gemm,
         "vidur": ok[ok["dataset"] == "vidur_llama2"],
         "moe": ok[ok["kind"] == "moe_layer"],
-        "collectives": ok[ok["kind"].isin(["allreduce", "alltoall"]) & ok["dataset"].isin(["aic_a100_h100", "llmcompass_a100_mi210"])],
+        "collectives": ok[
+            ok["kind"].isin(["allreduce", "alltoall"]) & ok["dataset"].isin(["aic_a100_h100", "llmcompass_a100_mi210"])
+        ],
         "speedup_2of4": ok[ok["metric"] == "speedup_vs_dense"],
         "gpt3_llmcompass": ok[ok["kind"] == "transformer_op"],
         "torchao_decode": ok[ok["kind"] == "e2e_decode"],
@@ -86,7 +111,9 @@ def target_groups(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
-def write_report(df: pd.DataFrame, out_dir: str | os.PathLike[str], extra_tables: dict[str, pd.DataFrame] | None = None) -> list[Path]:
+def write_report(
+    df: pd.DataFrame, out_dir: str | os.PathLike[str], extra_tables: dict[str, pd.DataFrame] | None = None
+) -> list[Path]:
     """Write ``comparison.csv``, ``summary.csv``, ``not_expressible.csv`` (and ``extra_tables``) and
     predicted-vs-measured PNGs (one per dataset) to ``out_dir``; returns the paths written."""
     out = Path(out_dir)
@@ -125,7 +152,7 @@ def _plots(df: pd.DataFrame, out: Path) -> list[Path]:
             try:
                 plot_fn(part, ax=ax)
                 drew = True
-            except Exception:  # noqa: BLE001 - fall back to the minimal figure below
+            except Exception:
                 ax.clear()
         if not drew:
             for metric, sub in part.groupby("metric"):
@@ -171,7 +198,18 @@ def moe_ratio_table(df: pd.DataFrame) -> pd.DataFrame:
 
     ok = df[df["expressible"].astype(bool) & (df["kind"] == "moe_layer")].copy()
     if ok.empty:
-        return pd.DataFrame(columns=["dtype", "config", "tokens", "distribution", "measured_ratio", "predicted_ratio", "rel_error", "metric"])
+        return pd.DataFrame(
+            columns=[
+                "dtype",
+                "config",
+                "tokens",
+                "distribution",
+                "measured_ratio",
+                "predicted_ratio",
+                "rel_error",
+                "metric",
+            ]
+        )
     ex = [parse_extra(e) for e in ok["extra"]]
     ok["distribution"] = [e.get("distribution", "") for e in ex]
     ok["config"] = [f"tp{e.get('moe_tp', '1')}ep{e.get('ep', '1')}" for e in ex]
@@ -184,8 +222,18 @@ def moe_ratio_table(df: pd.DataFrame) -> pd.DataFrame:
         b = base.loc[key]
         meas = r["measured"] / float(b["measured"])
         pred = r["predicted"] / float(b["predicted"])
-        rows.append({"dtype": r["dtype"], "config": r["config"], "tokens": r["tokens"], "distribution": r["distribution"],
-                     "measured_ratio": meas, "predicted_ratio": pred, "rel_error": (pred - meas) / meas, "metric": "ratio"})
+        rows.append(
+            {
+                "dtype": r["dtype"],
+                "config": r["config"],
+                "tokens": r["tokens"],
+                "distribution": r["distribution"],
+                "measured_ratio": meas,
+                "predicted_ratio": pred,
+                "rel_error": (pred - meas) / meas,
+                "metric": "ratio",
+            }
+        )
     return pd.DataFrame.from_records(rows)
 
 
@@ -197,10 +245,32 @@ def target_table(df: pd.DataFrame) -> pd.DataFrame:
     for name, stat, bound, issue in TARGETS:
         part = groups.get(name, pd.DataFrame())
         if part.empty:
-            out.append({"target": name, "issue": issue, "n": 0, "statistic": stat, "value": np.nan, "bound": bound, "met": False})
+            out.append(
+                {
+                    "target": name,
+                    "issue": issue,
+                    "n": 0,
+                    "statistic": stat,
+                    "value": np.nan,
+                    "bound": bound,
+                    "met": False,
+                }
+            )
             continue
         s = _stats(part)
         value = s[stat]
-        out.append({"target": name, "issue": issue, "n": s["n"], "statistic": stat, "value": value, "bound": bound,
-                    "met": bool(value <= bound), "mape": s["mape"], "median_ape": s["median_ape"], "worst_ape": s["worst_ape"]})
+        out.append(
+            {
+                "target": name,
+                "issue": issue,
+                "n": s["n"],
+                "statistic": stat,
+                "value": value,
+                "bound": bound,
+                "met": bool(value <= bound),
+                "mape": s["mape"],
+                "median_ape": s["median_ape"],
+                "worst_ape": s["worst_ape"],
+            }
+        )
     return pd.DataFrame.from_records(out)

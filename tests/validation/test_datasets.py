@@ -12,7 +12,13 @@ from simsparse.validation.datasets import COLUMNS, dataset_path, list_datasets, 
 
 PROVENANCE = ("source_repo", "source_path_or_url", "source_commit_or_date", "license", "note")
 SHIPPED = ("aic_a100_h100", "deepgemm_h800", "llmcompass_a100_mi210", "sparse_2of4", "vidur_llama2")
-ROWS = {"aic_a100_h100": 651, "deepgemm_h800": 112, "llmcompass_a100_mi210": 163, "sparse_2of4": 130, "vidur_llama2": 816}
+ROWS = {
+    "aic_a100_h100": 651,
+    "deepgemm_h800": 112,
+    "llmcompass_a100_mi210": 163,
+    "sparse_2of4": 130,
+    "vidur_llama2": 816,
+}
 
 
 def test_every_public_dataset_is_shipped_with_its_provenance() -> None:
@@ -41,8 +47,21 @@ def _write(path: Path, rows: list[dict[str, str]], columns: tuple[str, ...] = CO
 
 def _row(**kw: str) -> dict[str, str]:
     base = {c: "" for c in COLUMNS}
-    base.update(source_id="mine", gpu="H100-SXM5-80GB", stack="cuBLAS", kind="gemm", dtype="bf16", m="4096", n="4096",
-                k="4096", metric="latency_us", value="200.5", unit="us", source_repo="me/bench", license="MIT")
+    base.update(
+        source_id="mine",
+        gpu="H100-SXM5-80GB",
+        stack="cuBLAS",
+        kind="gemm",
+        dtype="bf16",
+        m="4096",
+        n="4096",
+        k="4096",
+        metric="latency_us",
+        value="200.5",
+        unit="us",
+        source_repo="me/bench",
+        license="MIT",
+    )
     base.update(kw)
     return base
 

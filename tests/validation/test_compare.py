@@ -1,0 +1,82 @@
+"""The row mapping of compare(): every row is simulated or listed with its reason, never dropped."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+from simsparse.validation.compare import RESULT_COLUMNS, compare, gpu_preset
+from simsparse.validation.datasets import COLUMNS, list_datasets, load_measurements
+from simsparse.validation.report import summarize
+
+from ._shared import comparison
+
+
+def test_no_row_is_dropped_and_each_unexpressed_row_says_why() -> None:
+    df = comparison()
+    assert tuple(df.columns) == RESULT_COLUMNS
+    total = sum(len(load_measurements(n)) for n in list_datasets())
+    assert len(df) == total
+    bad = df[~df["expressible"]]
+    assert (bad["reason"].str.len() > 0).all()
+    assert not bad["reason"].str.startswith("simulation failed").any(), bad[
+        bad["reason"].str.startswith("simulation failed")
+    ]
+    ok = df[df["expressible"]]
+    assert ok["predicted"].notna().all() and (ok["predicted"] > 0).all()
+    assert set(ok["regime"]) <= {"memory", "compute", "interconnect"}
+    assert set(ok["size"]) <= {"small", "large"}
+    rel = (ok["predicted"] - ok["measured"]) / ok["measured"]
+    assert ((rel - ok["rel_error"]).abs() < 1e-12).all()
+
+
+def test_documented_reasons() -> None:
+    df = comparison()
+    mi210 = df[df["gpu"] == "MI210"]
+    assert len(mi210) == 44 and not mi210["expressible"].any()
+    assert mi210["reason"].str.contains("no preset for MI210").all()
+    computed = df[(df["dataset"] == "vidur_llama2") & (df["metric"] != "latency_us")]
+    assert not computed["expressible"].any() and computed["reason"].str.contains("computed").all()
+    h800 = df[df["gpu"] == "H800-SXM5"]
+    assert (h800[h800["expressible"]]["preset"] == "h100-sxm").all()
+    assert h800[h800["expressible"]]["note"].str.contains("H800 run on h100-sxm").all()
+    sam = df[df["kind"] == "e2e_prefill"]
+    assert not sam["expressible"].any()
+
+
+def test_gpu_presets() -> None:
+    assert gpu_preset("8xH100-SXM5-80GB (single node)", True)[0] == "dgx-h100"
+    assert gpu_preset("A100-SXM4-80GB")[0] == "a100-sxm"
+    assert gpu_preset("MI210")[0] is None
+
+
+def test_a_users_csv_is_compared_like_a_shipped_dataset(tmp_path: Path) -> None:
+    path = tmp_path / "my_h100.csv"
+    with path.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(COLUMNS))
+        w.writeheader()
+        base = {c: "" for c in COLUMNS} | {
+            "source_id": "me",
+            "gpu": "H100-SXM5-80GB",
+            "kind": "gemm",
+            "dtype": "bf16",
+            "metric": "latency_us",
+            "unit": "us",
+            "source_repo": "me/x",
+            "license": "MIT",
+        }
+        w.writerow(base | {"m": "8192", "n": "8192", "k": "8192", "value": "1404.8"})
+        w.writerow(base | {"gpu": "MI210", "m": "64", "n": "64", "k": "64", "value": "10"})
+    df = compare(path)
+    assert list(df["expressible"]) == [True, False]
+    assert df["dataset"].iloc[0] == "my_h100"
+    s = summarize(df)
+    assert not s.empty and (s["n"] >= 1).all()
+
+
+def test_summary_has_every_grouping() -> None:
+    s = summarize(comparison())
+    assert {"dataset", "dataset/gpu", "dataset/gpu/kind", "dataset/kind/regime", "dataset/kind/size"} <= set(s["by"])
+    assert isinstance(s, pd.DataFrame) and (s["mape"] >= 0).all()
