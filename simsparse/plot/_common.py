@@ -79,6 +79,19 @@ def color_cycle(i: int) -> str:
     return OKABE_ITO[i % len(OKABE_ITO)]
 
 
+HATCHES: tuple[str | None, ...] = (None, "//", "..", "xx")
+
+
+def hatch_cycle(i: int) -> str | None:
+    """No hatch for the first 8 categories, then a hatch per further round of the palette."""
+    return HATCHES[(i // len(OKABE_ITO)) % len(HATCHES)]
+
+
+def marker_cycle(i: int) -> str:
+    """A marker per round of the palette, so that category 9 is not mistaken for category 1."""
+    return MARKERS[(i // len(OKABE_ITO)) % len(MARKERS)]
+
+
 def cause_color(cause: str, memory_levels: Sequence[str] = ()) -> str:
     """A fixed colour per stall cause, so that every figure colours causes alike."""
     if cause in CAUSE_COLORS:

@@ -17,6 +17,7 @@ from ._common import (
     axis_label,
     color_cycle,
     finish,
+    hatch_cycle,
     legend_outside,
     new_axes,
     require_columns,
@@ -154,7 +155,15 @@ def bars(
             values.append(float(found.iloc[0]) if len(found) else math.nan)
         pos = np.arange(len(cats)) + (hi - (len(hues) - 1) / 2) * width
         heights = [v if math.isfinite(v) else 0.0 for v in values]
-        cont = ax.bar(pos, heights, width=width * 0.95, color=color_cycle(hi), edgecolor="black", linewidth=0.5)
+        cont = ax.bar(
+            pos,
+            heights,
+            width=width * 0.95,
+            color=color_cycle(hi),
+            edgecolor="black",
+            linewidth=0.5,
+            hatch=hatch_cycle(hi),
+        )
         handles.append(cont)
         labels.append(h or axis_label(y))
         if annotate:

@@ -18,6 +18,7 @@ from ._common import (
     color_cycle,
     finish,
     legend_outside,
+    marker_cycle,
     new_axes,
     require_columns,
     wide_range,
@@ -223,7 +224,13 @@ def pareto(
         require_columns(data, [hue], "pareto(df)")
         for i, (h, grp) in enumerate(data.groupby(hue, sort=False)):
             sc = ax.scatter(
-                grp[x].astype(float), grp[y].astype(float), s=40, color=color_cycle(i), alpha=0.6, linewidth=0
+                grp[x].astype(float),
+                grp[y].astype(float),
+                s=40,
+                color=color_cycle(i),
+                marker=marker_cycle(i),
+                alpha=0.6,
+                linewidth=0,
             )
             handles.append(sc)
             labels.append(str(h))
