@@ -20,7 +20,6 @@ from simsparse.engine import simulate
 from simsparse.errors import ConfigError, DoesNotFitError, SimsparseError, SimulationError, WorkloadError
 from simsparse.hw import System
 from simsparse.results import SimResult
-from simsparse import sweep as _sweep_package  # noqa: E402  (loaded first, so `sweep` below stays the function)
 
 __version__ = "0.1.0"
 
@@ -63,12 +62,10 @@ _LAZY = {
 }
 
 
-def sweep(spec: Any, **kwargs: Any) -> Any:
-    """Run a design-space sweep; see :func:`simsparse.sweep.sweep` (Dask is imported only when used)."""
-    return _sweep_package.sweep(spec, **kwargs)
-
-
 def __getattr__(name: str) -> Any:
+    if name == "sweep":
+        # the subpackage itself is callable: ss.sweep(spec, ...) runs simsparse.sweep.sweep
+        return importlib.import_module("simsparse.sweep")
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'simsparse' has no attribute {name!r}")

@@ -61,13 +61,17 @@ def _build(node: yaml.Node, path: tuple[str | int, ...], lines: Lines, errors: l
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
                 errors.append(
-                    ConfigError(_fmt(path), "a plain key", "a complex key", file=file, line=key_node.start_mark.line + 1)
+                    ConfigError(
+                        _fmt(path), "a plain key", "a complex key", file=file, line=key_node.start_mark.line + 1
+                    )
                 )
                 continue
             key = key_node.value
             if key == "<<":
                 errors.append(
-                    ConfigError(_fmt(path), "no YAML merge keys (<<)", key, file=file, line=key_node.start_mark.line + 1)
+                    ConfigError(
+                        _fmt(path), "no YAML merge keys (<<)", key, file=file, line=key_node.start_mark.line + 1
+                    )
                 )
                 continue
             if key in out:
@@ -109,7 +113,9 @@ def parse_yaml(data: str | bytes, file: str) -> tuple[Any, Lines]:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ConfigError("", "a UTF-8 YAML text file", f"undecodable byte at offset {exc.start}", file=file) from None
+            raise ConfigError(
+                "", "a UTF-8 YAML text file", f"undecodable byte at offset {exc.start}", file=file
+            ) from None
     else:
         text = data
     try:

@@ -47,7 +47,9 @@ small = st.integers(min_value=1, max_value=40)
     dataflow=st.sampled_from(["os", "ws", "is"]),
     pattern=st.sampled_from(["dense", "2:4", "1:4"]),
 )
-def test_event_equals_cycle_on_small_cases(m: int, n: int, k: int, rows: int, cols: int, dataflow: str, pattern: str) -> None:
+def test_event_equals_cycle_on_small_cases(
+    m: int, n: int, k: int, rows: int, cols: int, dataflow: str, pattern: str
+) -> None:
     sparsity = (
         ss.hw.SparsitySupport(pattern="2:4", metadata_bits_per_value=2, max_speedup=2.0),
         ss.hw.SparsitySupport(pattern="1:4", metadata_bits_per_value=2, max_speedup=4.0),
@@ -87,7 +89,9 @@ def test_never_below_roofline(m: int, n: int, k: int, hw: System, pattern: str) 
 @given(m=dims, n=dims, k=dims, factor=st.sampled_from([1.5, 2.0, 4.0]))
 def test_more_dram_bandwidth_never_slower(m: int, n: int, k: int, factor: float) -> None:
     hbm = H100.device.dram
-    faster = dataclasses.replace(hbm, read_gb_per_s=hbm.read_gb_per_s * factor, write_gb_per_s=hbm.write_gb_per_s * factor)
+    faster = dataclasses.replace(
+        hbm, read_gb_per_s=hbm.read_gb_per_s * factor, write_gb_per_s=hbm.write_gb_per_s * factor
+    )
     mem = (*H100.device.memory[:-1], faster)
     hw2 = dataclasses.replace(H100, device=dataclasses.replace(H100.device, memory=mem))
     wl = _gemm(m, n, k, "bf16")
@@ -105,7 +109,9 @@ def test_more_cores_never_slower(m: int, n: int, k: int) -> None:
     # more cores bring their own per-core memory (core-scope bandwidths are device aggregates)
     n_cores = H100.device.n_cores * 3 // 2
     mem = tuple(
-        dataclasses.replace(lv, read_gb_per_s=lv.read_gb_per_s * 1.5, write_gb_per_s=lv.write_gb_per_s * 1.5) if lv.scope == "core" else lv
+        dataclasses.replace(lv, read_gb_per_s=lv.read_gb_per_s * 1.5, write_gb_per_s=lv.write_gb_per_s * 1.5)
+        if lv.scope == "core"
+        else lv
         for lv in H100.device.memory
     )
     hw2 = dataclasses.replace(H100, device=dataclasses.replace(H100.device, n_cores=n_cores, memory=mem))
@@ -149,7 +155,11 @@ def test_lower_density_never_more_compute_under_skipping(d1: float, d2: float, k
 @pytest.mark.parametrize("preset", ["sigma-like", "dstc", "vegeta", "stc-2of4"])
 def test_density_one_equals_dense(preset: str) -> None:
     hw = ss.load_hardware(preset)
-    dtype = "fp16" if "fp16" in hw.device.core.matrix_unit.macs_per_cycle else next(iter(hw.device.core.matrix_unit.macs_per_cycle))
+    dtype = (
+        "fp16"
+        if "fp16" in hw.device.core.matrix_unit.macs_per_cycle
+        else next(iter(hw.device.core.matrix_unit.macs_per_cycle))
+    )
     dense = ss.simulate(hw, _gemm(512, 512, 512, dtype)).summary()
     one = ss.simulate(hw, _gemm(512, 512, 512, dtype, b_pattern="unstructured", b_density=1.0, a_density=1.0)).summary()
     assert one["compute_cycles"] == dense["compute_cycles"]

@@ -22,7 +22,9 @@ class _W:
 
 
 def _latency(preset: str, dtype: str, **kw: object) -> float:
-    op = Op(name="g", kind="gemm", m=4096, n=4096, k=4096, dtype=dtype, a_dtype=dtype, b_dtype=dtype, c_dtype=dtype, **kw)  # type: ignore[arg-type]
+    op = Op(
+        name="g", kind="gemm", m=4096, n=4096, k=4096, dtype=dtype, a_dtype=dtype, b_dtype=dtype, c_dtype=dtype, **kw
+    )  # type: ignore[arg-type]
     return float(ss.simulate(ss.load_hardware(preset), _W(op)).summary()["latency_s"])
 
 
