@@ -270,7 +270,9 @@ def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> Sim
             where = np.asarray(op.group_device)
             for d in sorted(set(op.group_device)):
                 sub = op.replace(
-                    group_tokens=tuple(int(x) for x in np.where(where == d, tokens, 0)), m=int(tokens[where == d].sum())
+                    group_tokens=tuple(int(x) for x in np.where(where == d, tokens, 0)),
+                    m=int(tokens[where == d].sum()),
+                    top_k=0,
                 )
                 rows.append(_Row(op=sub, device=int(d), t=_time_op(hw, sub, fidelity)))
         else:
