@@ -360,7 +360,7 @@ def model_loader() -> Callable[..., Any]:
         raise ConfigError(
             "model", "a model workload simsparse can load (simsparse.load_workload is not available)", None
         ) from None
-    return fn
+    return fn  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=64)

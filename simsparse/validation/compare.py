@@ -658,7 +658,21 @@ def compare_frame(
     for row in records:
         rec: dict[str, Any] = {
             c: row.get(c)
-            for c in ("dataset", "source_id", "line", "gpu", "kind", "dtype", "m", "n", "k", "tokens", "metric", "unit", "extra")
+            for c in (
+                "dataset",
+                "source_id",
+                "line",
+                "gpu",
+                "kind",
+                "dtype",
+                "m",
+                "n",
+                "k",
+                "tokens",
+                "metric",
+                "unit",
+                "extra",
+            )
         }
         rec.update(
             measured=float(row["value"]),

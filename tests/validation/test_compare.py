@@ -11,11 +11,9 @@ from simsparse.validation.compare import RESULT_COLUMNS, compare, gpu_preset
 from simsparse.validation.datasets import COLUMNS, list_datasets, load_measurements
 from simsparse.validation.report import summarize
 
-from ._shared import comparison
 
-
-def test_no_row_is_dropped_and_each_unexpressed_row_says_why() -> None:
-    df = comparison()
+def test_no_row_is_dropped_and_each_unexpressed_row_says_why(comparison: pd.DataFrame) -> None:
+    df = comparison
     assert tuple(df.columns) == RESULT_COLUMNS
     total = sum(len(load_measurements(n)) for n in list_datasets())
     assert len(df) == total
@@ -32,8 +30,8 @@ def test_no_row_is_dropped_and_each_unexpressed_row_says_why() -> None:
     assert ((rel - ok["rel_error"]).abs() < 1e-12).all()
 
 
-def test_documented_reasons() -> None:
-    df = comparison()
+def test_documented_reasons(comparison: pd.DataFrame) -> None:
+    df = comparison
     mi210 = df[df["gpu"] == "MI210"]
     assert len(mi210) == 44 and not mi210["expressible"].any()
     assert mi210["reason"].str.contains("no preset for MI210").all()
@@ -76,7 +74,7 @@ def test_a_users_csv_is_compared_like_a_shipped_dataset(tmp_path: Path) -> None:
     assert not s.empty and (s["n"] >= 1).all()
 
 
-def test_summary_has_every_grouping() -> None:
-    s = summarize(comparison())
+def test_summary_has_every_grouping(comparison: pd.DataFrame) -> None:
+    s = summarize(comparison)
     assert {"dataset", "dataset/gpu", "dataset/gpu/kind", "dataset/kind/regime", "dataset/kind/size"} <= set(s["by"])
     assert isinstance(s, pd.DataFrame) and (s["mape"] >= 0).all()
