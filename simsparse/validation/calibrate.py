@@ -41,7 +41,7 @@ from simsparse.errors import SimulationError
 from simsparse.hw import System
 from simsparse.units import DTYPE_BITS, canonical_dtype
 
-from .compare import compare_frame, gpu_preset
+from .compare import compare_frame
 from .datasets import list_datasets, load_measurements, parse_extra
 
 __all__ = [
@@ -315,5 +315,4 @@ def leave_one_gpu_out(
                         "worst_ape": float(part["ape"].max()),
                     }
                 )
-    _ = gpu_preset  # the same GPU-name rules as compare
     return pd.DataFrame.from_records(records), fits

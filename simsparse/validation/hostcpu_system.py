@@ -21,7 +21,6 @@ simulates each kernel; the table has :func:`~simsparse.validation.compare.compar
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -388,5 +387,4 @@ def live_cpu_validation(sizes: str = "small", repeats: int = 10) -> tuple[pd.Dat
         )
     system = build_host_cpu_system(dram_gb_per_s=bw, dram_source=how, kernel_launch_s=launch, launch_source=how)
     table = compare_frame(meas, hardware={"host-cpu": system}, preset_override="host-cpu", expressions=_cpu_expression)
-    _ = math
     return table, system

@@ -1,0 +1,133 @@
+"""Measured-vs-predicted accuracy targets of issues 5, 6 and 7 against the shipped public datasets.
+
+Each test prints (in its assertion message and in the log) the MAPE per group. The bounds are the
+issues' targets. Where the current engine misses a target the test is a strict xfail whose reason
+carries the number measured when it was written (2026-11-28, engine at commit f4f86e6): the bound is
+never loosened, and a strict xfail turns into a failure as soon as the target is met, so that the
+marker gets removed. Runtime: one compare() of all 1,872 rows (~15 s on 2 cores), shared by the tests.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import pytest
+
+from simsparse.validation.report import moe_ratio_table, target_groups
+
+log = logging.getLogger(__name__)
+
+
+def table(df: pd.DataFrame, by: list[str]) -> str:
+    """MAPE, median and worst absolute relative error per group, as text (also logged)."""
+    g = df.assign(ape=df["rel_error"].abs()).groupby(by)["ape"]
+    out = pd.DataFrame({"n": g.size(), "mape": g.mean(), "median": g.median(), "worst": g.max()})
+    text = out.to_string(float_format=lambda x: f"{x:.3f}")
+    log.info("\n%s", text)
+    return text
+
+
+def _groups(comparison: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    return target_groups(comparison)
+
+
+def _mape(df: pd.DataFrame) -> float:
+    return float(df["rel_error"].abs().mean())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured GEMM MAPE 20.6% (A100 bf16 14%, int4_wo 29%, H100 bf16 5%, fp8 31%, fp8_block 19%) vs target 10%; see issue 7",
+)
+def test_gemm_a100_h100_all_dtypes_mape_within_10_percent(comparison: pd.DataFrame) -> None:
+    g = _groups(comparison)["gemm"]
+    text = table(g, ["gpu", "dtype"])
+    assert len(g) == 314
+    assert _mape(g) <= 0.10, f"GEMM MAPE {_mape(g):.1%} > 10%\n{text}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured Vidur per-op MAPE 36.5% (A100 36.6%, H100 36.4%; linear ops ~17%/~8%, elementwise ops 40-60%) vs target 12%; see issue 5",
+)
+def test_vidur_per_op_mape_within_12_percent(comparison: pd.DataFrame) -> None:
+    g = _groups(comparison)["vidur"]
+    text = table(g, ["gpu", "dtype"])
+    assert len(g) == 720
+    assert _mape(g) <= 0.12, f"Vidur MAPE {_mape(g):.1%} > 12%\n{text}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured H100 Mixtral MoE MAPE 27.4% (bf16 17%, fp8 26%, fp8_block 39%) vs target 15%; see issue 6",
+)
+def test_moe_layer_mape_within_15_percent(comparison: pd.DataFrame) -> None:
+    g = _groups(comparison)["moe"]
+    text = table(g, ["gpu", "dtype"])
+    assert len(g) == 162
+    assert _mape(g) <= 0.15, f"MoE MAPE {_mape(g):.1%} > 15%\n{text}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured power-law/balanced ratio worst error 37.4% (EP8 configs; TP1EP1 and TP8EP1 within 15%) vs target 10%; see issue 6",
+)
+def test_moe_power_law_over_balanced_ratio_within_10_percent(comparison: pd.DataFrame) -> None:
+    r = moe_ratio_table(comparison)
+    text = table(r, ["dtype", "config", "distribution"])
+    assert len(r) == 108
+    worst = float(r["rel_error"].abs().max())
+    assert worst <= 0.10, f"worst ratio error {worst:.1%} > 10%\n{text}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured collectives MAPE 38.9% (all-reduce 8xH100 13%, 4xA100 sweep 35%, all-to-all 44-59%) vs target 15%; see issue 5",
+)
+def test_collectives_mape_within_15_percent(comparison: pd.DataFrame) -> None:
+    g = _groups(comparison)["collectives"]
+    text = table(g, ["gpu", "kind"])
+    assert len(g) == 164
+    assert _mape(g) <= 0.15, f"collectives MAPE {_mape(g):.1%} > 15%\n{text}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 2:4 speedups: worst |pred - meas| 1.51x (early CUTLASS kernels slower than dense, 0.49-0.86x measured vs 1.3-2.0x predicted; cuSPARSELt 1.6x vs 2.0x) vs target 0.15x; see issue 7",
+)
+def test_2of4_speedups_within_0_15x(comparison: pd.DataFrame) -> None:
+    g = _groups(comparison)["speedup_2of4"]
+    diff = (g["predicted"] - g["measured"]).abs()
+    text = g.assign(abs_error=diff)[["source_id", "m", "n", "k", "measured", "predicted", "abs_error"]].to_string()
+    assert len(g) == 24
+    assert float(diff.max()) <= 0.15, f"worst speedup error {float(diff.max()):.2f}x > 0.15x\n{text}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured GPT-3-175B TP4 op MAPE 42.6% (GEMMs 16%, softmax/LayerNorm/GeLU/all-reduce 56%) vs target 10%; see issue 6",
+)
+def test_gpt3_llmcompass_ops_mape_within_10_percent(comparison: pd.DataFrame) -> None:
+    g = _groups(comparison)["gpt3_llmcompass"]
+    text = table(g, ["dtype", "regime"])
+    assert len(g) == 24
+    assert _mape(g) <= 0.10, f"GPT-3 op MAPE {_mape(g):.1%} > 10%\n{text}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured torchao Llama-3-8B decode tok/s errors: bf16 +7.5%, int8 +2.1%, int4 +22.7%, int4+2:4 +25.7% vs target 15%; see issue 6",
+)
+def test_torchao_decode_within_15_percent(comparison: pd.DataFrame) -> None:
+    g = _groups(comparison)["torchao_decode"]
+    text = table(g, ["dtype"])
+    assert len(g) == 4
+    worst = float(g["rel_error"].abs().max())
+    assert worst <= 0.15, f"worst decode error {worst:.1%} > 15%\n{text}"
+
+
+def test_every_target_group_is_populated(comparison: pd.DataFrame) -> None:
+    groups = _groups(comparison)
+    for name in ("gemm", "vidur", "moe", "collectives", "speedup_2of4", "gpt3_llmcompass", "torchao_decode"):
+        assert len(groups[name]) > 0, name
