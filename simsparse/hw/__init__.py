@@ -125,13 +125,18 @@ class SparsitySupport:
     stored per kept (nonzero) value: 2 for NVIDIA 2:4, 1 per position for a bitmap (stored
     per *dense* position, see ``metadata_format``). ``max_speedup`` is the largest compute
     speedup over dense the datapath can reach for this pattern (2.0 for 2:4 on a sparse tensor
-    core).
+    core). ``skip_block_length`` (dual-side outer-product datapaths) is the length of the operand
+    vector segments whose nonzeros are condensed before they enter the datapath: each segment of
+    A (along M) is consumed ``array_rows`` nonzeros at a time and each segment of B (along N)
+    ``array_cols`` at a time, so a partly filled group still costs a whole cycle (32 for DSTC's
+    32x32 warp-level outer product); 0 means no condensing block is modelled.
     """
 
     pattern: str
     metadata_bits_per_value: float
     max_speedup: float
     metadata_format: Literal["nm_index", "bitmap", "csr", "none"] = "nm_index"
+    skip_block_length: int = 0
 
     def __post_init__(self) -> None:
         c = _Checker()
@@ -146,6 +151,9 @@ class SparsitySupport:
         if isinstance(self.max_speedup, (int, float)) and self.max_speedup < 1:
             c.fail("max_speedup", "a number >= 1", self.max_speedup)
         c.choice("metadata_format", self.metadata_format, ("nm_index", "bitmap", "csr", "none"))
+        v = self.skip_block_length
+        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+            c.fail("skip_block_length", "an integer >= 0", v)
         c.raise_if_any()
 
 
@@ -409,6 +417,8 @@ class Interconnect:
     used by ``torus2d``; ``devices_per_node`` and ``nic_gb_per_s`` by ``multi_node`` (switch
     inside a node, NICs between nodes). ``sustained_fraction`` is the measured fraction of the
     link bandwidth that collectives reach at large messages (bus bandwidth over link bandwidth).
+    ``collective_overhead_s`` is the fixed software cost of one collective call beyond a kernel
+    launch (NCCL proxy set-up and the first handshake), fitted from small-message latencies.
     """
 
     topology: Literal["none", "switch", "ring", "torus2d", "pcie_tree", "multi_node"] = "none"
@@ -420,11 +430,13 @@ class Interconnect:
     nic_gb_per_s: float = 0.0
     nic_latency_ns: float = 0.0
     sustained_fraction: float = 1.0
+    collective_overhead_s: float = 0.0
     energy_pj_per_byte: float = 0.0
 
     def __post_init__(self) -> None:
         c = _Checker()
         c.choice("topology", self.topology, TOPOLOGIES)
+        c.positive("collective_overhead_s", self.collective_overhead_s, allow_zero=True)
         if self.topology != "none":
             c.positive("link_gb_per_s", self.link_gb_per_s)
         if not isinstance(self.n_links_per_device, int) or self.n_links_per_device < 1:

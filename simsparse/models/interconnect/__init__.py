@@ -135,6 +135,7 @@ def collective_cost(
     if ic.topology == "none":
         raise SimulationError(f"interconnect.topology: expected a topology connecting {p} devices, got 'none'")
     alpha = ic.link_latency_ns * 1e-9
+    fixed = ic.collective_overhead_s
     inj = _injection_gb_per_s(system) * 1e9
     if kind in ("all_reduce", "all_gather", "reduce_scatter"):
         steps = (p - 1) * (2 if kind == "all_reduce" else 1)
@@ -157,7 +158,11 @@ def collective_cost(
             lat = steps * alpha
         sent = np.full(p, per_dev)
         return CollectiveCost(
-            time_s=bw_s + lat, bandwidth_s=bw_s, latency_s=lat, send_bytes=sent, busiest_link_bytes=per_dev
+            time_s=bw_s + lat + fixed,
+            bandwidth_s=bw_s,
+            latency_s=lat + fixed,
+            send_bytes=sent,
+            busiest_link_bytes=per_dev,
         )
     if kind == "send_recv":
         bw = ic.link_gb_per_s * ic.sustained_fraction * 1e9
@@ -165,7 +170,11 @@ def collective_cost(
         sent = np.zeros(p)
         sent[0] = n_bytes
         return CollectiveCost(
-            time_s=t + alpha, bandwidth_s=t, latency_s=alpha, send_bytes=sent, busiest_link_bytes=n_bytes
+            time_s=t + alpha + fixed,
+            bandwidth_s=t,
+            latency_s=alpha + fixed,
+            send_bytes=sent,
+            busiest_link_bytes=n_bytes,
         )
     if kind in ("all_to_all", "all_to_all_v"):
         if kind == "all_to_all_v":
@@ -178,7 +187,9 @@ def collective_cost(
         loads, gbps = link_loads(system, mat)
         busiest = float(loads.max()) if loads.size else 0.0
         bw_s = busiest / (gbps * 1e9)
-        hops = 1 if ic.topology in ("switch", "pcie_tree") else max(p // 2, 1)
+        # one send/recv handshake per peer (NCCL posts p-1 point-to-point pairs); on a ring or
+        # torus the farthest peer is also p/2 hops away
+        hops = (p - 1) if ic.topology in ("switch", "pcie_tree", "multi_node") else max(p - 1, p // 2)
         lat = alpha * hops
         if ic.topology == "multi_node" and p > ic.devices_per_node:
             g = ic.devices_per_node
@@ -187,7 +198,11 @@ def collective_cost(
             bw_s = max(bw_s, cross / (ic.nic_gb_per_s * 1e9 * ic.sustained_fraction))
             lat += ic.nic_latency_ns * 1e-9
         return CollectiveCost(
-            time_s=bw_s + lat, bandwidth_s=bw_s, latency_s=lat, send_bytes=mat.sum(axis=1), busiest_link_bytes=busiest
+            time_s=bw_s + lat + fixed,
+            bandwidth_s=bw_s,
+            latency_s=lat + fixed,
+            send_bytes=mat.sum(axis=1),
+            busiest_link_bytes=busiest,
         )
     raise SimulationError(
         f"collective: expected all_reduce, all_gather, reduce_scatter, all_to_all, all_to_all_v or send_recv, got {kind!r}"
