@@ -3,8 +3,18 @@
 DSTC (Wang et al., ISCA 2021, Fig. 21, as re-modelled in Sparseloop, MICRO 2022, Fig. 13):
 4096^3 GEMM latency normalized to dense, for (A density, B density). VEGETA (Jeong et al.,
 HPCA 2023): speedup of its sparse engine over its dense engine per N:M pattern.
-Where the current model misses the target the test is a strict xfail carrying the measured
-number: the bound itself is never loosened.
+
+Each is checked twice:
+
+* on the **datapath** (the op's ``compute_cycles``): the quantity both publications evaluate.
+  Sparseloop's DSTC re-model gives each 128-MAC outer-product unit 32 words/cycle from its
+  buffer and DRAM where the 32x32 output-stationary mapping needs 8 (artifact
+  ``fig13_dstc_setup/input_specs/architecture.yaml`` and ``Os-mapping.yaml``), so it is
+  compute-bound by construction; VEGETA reports engine cycles of tile-instruction streams.
+  These pass from the mechanism: DSTC's condensed 32-long operand segments fed 8 (A) x 16 (B)
+  at a time, VEGETA's K consumed at N/M the dense rate.
+* end to end (``latency_s`` on the preset's memory system). These are strict xfails carrying
+  the measured numbers: the bound itself is never loosened.
 """
 
 from __future__ import annotations
@@ -21,26 +31,41 @@ class _W:
         self.name = "gemm"
 
 
-def _latency(preset: str, dtype: str, **kw: object) -> float:
+def _summary(preset: str, dtype: str, **kw: object) -> dict[str, object]:
     op = Op(
         name="g", kind="gemm", m=4096, n=4096, k=4096, dtype=dtype, a_dtype=dtype, b_dtype=dtype, c_dtype=dtype, **kw
     )  # type: ignore[arg-type]
-    return float(ss.simulate(ss.load_hardware(preset), _W(op)).summary()["latency_s"])
+    return dict(ss.simulate(ss.load_hardware(preset), _W(op)).summary())
+
+
+def _value(preset: str, dtype: str, key: str, **kw: object) -> float:
+    return float(_summary(preset, dtype, **kw)[key])  # type: ignore[arg-type]
 
 
 DSTC = [((1.0, 0.4), 0.543), ((0.5, 1.0), 0.585), ((0.5, 0.4), 0.322), ((0.3, 0.4), 0.239)]
 
 
-def _dstc_ratio(da: float, db: float) -> float:
-    dense = _latency("dstc", "fp16")
-    sparse = _latency("dstc", "fp16", a_density=da, b_density=db, b_pattern="unstructured" if db < 1 else "dense")
+def _dstc_ratio(da: float, db: float, key: str = "latency_s") -> float:
+    dense = _value("dstc", "fp16", key)
+    pattern = "unstructured" if db < 1 else "dense"
+    sparse = _value("dstc", "fp16", key, a_density=da, b_density=db, b_pattern=pattern)
     return sparse / dense
+
+
+def test_dstc_datapath_cycles_within_10_percent() -> None:
+    # measured 2026-11-28: 0.546/0.607/0.331/0.227
+    errors = {pair: _dstc_ratio(*pair, key="compute_cycles") / target - 1 for pair, target in DSTC}
+    assert all(abs(e) <= 0.10 for e in errors.values()), errors
 
 
 @pytest.mark.xfail(
     strict=True,
-    reason="measured 2026-11-28: DSTC ratios 0.639/0.893/0.636/0.635 vs 0.543/0.585/0.322/0.239 "
-    "(the dual-side model's per-lane binomial imbalance and the L2-bound memory stream dominate; issue 4)",
+    reason="measured 2026-11-28: DSTC latency ratios 0.640/0.893/0.636/0.635 vs 0.543/0.585/0.322/0.239 "
+    "while the datapath ratios are 0.546/0.607/0.331/0.227: end to end the V100 memory system bounds the "
+    "sparse GEMMs. The memory model stores activations dense (operand_bytes ignores a_density, where DSTC "
+    "bitmap-compresses both operands) and charges the fp32 accumulator to the 96 KB shared memory, which "
+    "caps tiles at 128x128, whose L2 stream (2155 GB/s measured) only just feeds the dense tensor cores; "
+    "issue 4",
 )
 def test_dstc_normalized_latency_within_10_percent() -> None:
     errors = {pair: _dstc_ratio(*pair) / target - 1 for pair, target in DSTC}
@@ -50,16 +75,31 @@ def test_dstc_normalized_latency_within_10_percent() -> None:
 VEGETA = [("4:4", 1.09), ("2:4", 2.20), ("1:4", 3.74)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured 2026-11-28: VEGETA speedups 1.00/1.00/1.01 vs 1.09/2.20/3.74: the vegeta preset's DRAM "
-    "stream bounds a 4096^3 GEMM, hiding the N:M compute saving (issue 4)",
-)
-def test_vegeta_speedups_within_10_percent() -> None:
-    dense = _latency("vegeta", "bf16")
+def _vegeta_speedups(key: str) -> dict[str, float]:
+    dense = _value("vegeta", "bf16", key)
     errors = {}
     for pattern, target in VEGETA:
         n, m = (int(x) for x in pattern.split(":"))
-        speed = dense / _latency("vegeta", "bf16", b_pattern=pattern, b_density=n / m)
+        speed = dense / _value("vegeta", "bf16", key, b_pattern=pattern, b_density=n / m)
         errors[pattern] = speed / target - 1
+    return errors
+
+
+def test_vegeta_engine_speedups_within_10_percent() -> None:
+    # measured 2026-11-28: 1.000/2.000/4.000 (-8.3%/-9.1%/+7.0%). 4:4 runs exactly as dense on one
+    # engine; the published 1.09x is VEGETA-S-16-2 against a different dense engine (VEGETA-D-1-2,
+    # a deeper pipeline), which one preset does not describe.
+    errors = _vegeta_speedups("compute_cycles")
+    assert all(abs(e) <= 0.10 for e in errors.values()), errors
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured 2026-11-28: VEGETA latency speedups 1.00/1.00/1.01 vs 1.09/2.20/3.74 (engine cycles "
+    "1.00/2.00/4.00): on the preset's one-core DDR5 share the systolic path re-streams A from DRAM once "
+    "per 32-column fold of B (no cache blocking in the engine's systolic memory model), so the DRAM "
+    "stream bounds a 4096^3 GEMM and hides the N:M compute saving (issue 4)",
+)
+def test_vegeta_speedups_within_10_percent() -> None:
+    errors = _vegeta_speedups("latency_s")
     assert all(abs(e) <= 0.10 for e in errors.values()), errors

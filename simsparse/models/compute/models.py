@@ -186,16 +186,51 @@ class UnstructuredModel:
         return ComputeCost(cycles=cyc, dense_cycles=dense, effective_macs=eff, energy_macs=eff, imbalance_cycles=imb)
 
 
+def _expected_groups(length: int, density: float, width: int) -> float:
+    """``E[ceil(X / width)]`` for ``X ~ Binomial(length, density)``: the cycles a condensed
+    segment of ``length`` positions takes when its nonzeros enter ``width`` lanes at a time
+    (a partly filled group still costs a whole cycle). Exact, summed over the pmf."""
+    if density >= 1.0:
+        return float(math.ceil(length / width))
+    if density <= 0.0:
+        return 0.0
+    total = 0.0
+    for x in range(1, length + 1):
+        pmf = math.comb(length, x) * density**x * (1.0 - density) ** (length - x)
+        total += pmf * math.ceil(x / width)
+    return total
+
+
+def _outer_product_work(unit: MatrixUnit, length: int, d_a: float, d_b: float) -> tuple[float, float]:
+    """(work fraction of dense, mean useful fraction) of a condensed outer-product datapath.
+
+    Per K step the warp-level outer product takes a ``length``-long segment of A's column (along
+    M) and of B's row (along N), drops their zeros (bitmap) and multiplies the condensed vectors
+    on an ``array_rows x array_cols`` MAC grid: ``ceil(nnz_A / rows) * ceil(nnz_B / cols)``
+    cycles instead of ``ceil(length / rows) * ceil(length / cols)``. A and B are independent, so
+    the expectation factors.
+    """
+    rows, cols = max(unit.array_rows, 1), max(unit.array_cols, 1)
+    dense = math.ceil(length / rows) * math.ceil(length / cols)
+    work = _expected_groups(length, d_a, rows) * _expected_groups(length, d_b, cols) / dense
+    return work, d_a * d_b
+
+
 @register_compute_model("dual_side")
 class DualSideModel:
     """Dual-side sparse tensor core (Wang et al., DSTC, ISCA 2021): outer-product with both
-    operands compressed.
+    operands bitmap-compressed.
 
-    The outer-product dataflow multiplies each nonzero column segment of A by each nonzero row
-    segment of B, so the MACs executed are ``m*n*k*dA*dB``; the busiest PE lane (binomial
-    expected maximum over the array's lanes, per operand) sets the time, capped by
-    ``max_speedup``. Approximate: the gather/merge of partial products in DSTC's accumulation
-    buffer is assumed fully pipelined.
+    With ``skip_block_length`` set (the condensing segment of the preset's ``dual_side``
+    support), the mechanism of DSTC's outer-product tensor core as re-modelled in Sparseloop
+    (Wu et al., MICRO 2022, Fig. 13; artifact ``fig13_dstc_setup``: a 32x32 output tile per warp,
+    the 32-long A and B vectors of each K step bitmap-condensed and multiplied on an 8x16 MAC
+    grid): cycles are ``dense x E[ceil(nnz_A/rows)] E[ceil(nnz_B/cols)] / (L/rows * L/cols)``, see
+    :func:`_outer_product_work`. The accumulation of the partial products into the output tile
+    is pipelined with the multiplies (one accumulator per MAC), so it adds no cycles.
+
+    Without it, the busiest PE lane (binomial expected maximum over the array's lanes, per
+    operand) sets the time. Either way ``max_speedup`` caps the speedup.
     """
 
     name = "dual_side"
@@ -210,12 +245,17 @@ class DualSideModel:
             return ComputeCost(cycles=dense, dense_cycles=dense, effective_macs=_macs(task), energy_macs=_macs(task))
         if support is None:
             return _fallback(unit, task)
-        lanes_b = max(unit.array_cols, 1)
-        lanes_a = max(unit.array_rows, 1)
-        depth = max(min(task.k, 32), 1)
-        worst_b, mean_b = _imbalance_fraction(task, lanes_b, depth, d_b)
-        worst_a = expected_max_binomial(depth, d_a, lanes_a) / depth if d_a < 1.0 else 1.0
-        work = max(worst_a * worst_b, 1.0 / support.max_speedup)
+        if support.skip_block_length > 0:
+            raw, useful = _outer_product_work(unit, support.skip_block_length, d_a, min(d_b, 1.0))
+            mean_b = min(d_b, 1.0)
+        else:
+            lanes_b = max(unit.array_cols, 1)
+            lanes_a = max(unit.array_rows, 1)
+            depth = max(min(task.k, 32), 1)
+            worst_b, mean_b = _imbalance_fraction(task, lanes_b, depth, d_b)
+            worst_a = expected_max_binomial(depth, d_a, lanes_a) / depth if d_a < 1.0 else 1.0
+            raw, useful = worst_a * worst_b, d_a * mean_b
+        work = max(raw, 1.0 / support.max_speedup)
         eff = _macs(task) * d_a * mean_b
         if unit.zero_handling == "gate":
             return ComputeCost(cycles=dense, dense_cycles=dense, effective_macs=_macs(task), energy_macs=eff)
@@ -224,5 +264,5 @@ class DualSideModel:
             dense_cycles=dense,
             effective_macs=eff,
             energy_macs=eff,
-            imbalance_cycles=dense * max(work - d_a * mean_b, 0.0),
+            imbalance_cycles=dense * max(work - useful, 0.0),
         )
