@@ -42,6 +42,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -138,7 +139,7 @@ def bench_cases(reps: int) -> list[Row]:
         t0 = time.perf_counter()
         res = ss.simulate(hw, wl, fidelity="event")  # warm-up: JIT cache load, first-call imports
         first_s = time.perf_counter() - t0
-        med = _median_s(lambda hw=hw, wl=wl: ss.simulate(hw, wl, fidelity="event"), reps)
+        med = _median_s(partial(ss.simulate, hw, wl, fidelity="event"), reps)
         tiles = int(res.ops["n_tiles"].sum())
         note = (
             f"build {build_s * 1e3:.0f} ms, first call {first_s * 1e3:.0f} ms, {len(res.ops)} op rows, "
@@ -254,7 +255,7 @@ def bench_scaling(quick: bool, reps: int) -> tuple[list[Row], list[dict[str, Any
         hw = ss.load_hardware(hwname)
         wl = build()
         res = ss.simulate(hw, wl, fidelity="event")
-        med = _median_s(lambda hw=hw, wl=wl: ss.simulate(hw, wl, fidelity="event"), reps)
+        med = _median_s(partial(ss.simulate, hw, wl, fidelity="event"), reps)
         table.append(
             {
                 "axis": axis,

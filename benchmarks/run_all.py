@@ -48,7 +48,7 @@ def _row(
 # --------------------------------------------------------------------------- sections (children)
 
 
-def section_scheduler(quick: bool, **_: Any) -> list[dict[str, Any]]:
+def section_scheduler(quick: bool, **_kw: Any) -> list[dict[str, Any]]:
     from bench_scheduler import build
 
     from simsparse.kernels import schedule
@@ -85,7 +85,7 @@ def section_scheduler(quick: bool, **_: Any) -> list[dict[str, Any]]:
     ]
 
 
-def section_scalesim(quick: bool, scalesim_python: str = "", **_: Any) -> list[dict[str, Any]]:
+def section_scalesim(quick: bool, scalesim_python: str = "", **_kw: Any) -> list[dict[str, Any]]:
     import timeit
 
     from bench_scalesim import CASES, nm, run_scalesim
@@ -95,7 +95,10 @@ def section_scalesim(quick: bool, scalesim_python: str = "", **_: Any) -> list[d
     cases = CASES[:4] if quick else CASES
     ours: list[tuple[int, float]] = []
     for m, n, k, arr, df, sp in cases:
-        f = lambda m=m, n=n, k=k, arr=arr, df=df, sp=sp: closed_form_cycles(m, n, k, arr, arr, df, *nm(sp))  # noqa: E731
+
+        def f(m: int = m, n: int = n, k: int = k, arr: int = arr, df: str = df, sp: str = sp) -> int:
+            return int(closed_form_cycles(m, n, k, arr, arr, df, *nm(sp)))
+
         reps = 20_000
         ours.append((int(f()), timeit.timeit(f, number=reps) / reps))
     tot_ours = sum(t for _, t in ours)
@@ -144,7 +147,7 @@ def section_scalesim(quick: bool, scalesim_python: str = "", **_: Any) -> list[d
     ]
 
 
-def section_engine(quick: bool, **_: Any) -> list[dict[str, Any]]:
+def section_engine(quick: bool, **_kw: Any) -> list[dict[str, Any]]:
     from dataclasses import asdict
 
     import bench_engine
@@ -159,7 +162,7 @@ def section_engine(quick: bool, **_: Any) -> list[dict[str, Any]]:
     return [asdict(r) for r in rows]
 
 
-def section_sweep(quick: bool, skip_dask: bool = False, **_: Any) -> list[dict[str, Any]]:
+def section_sweep(quick: bool, skip_dask: bool = False, **_kw: Any) -> list[dict[str, Any]]:
     import dataclasses
 
     from bench_sweep import rate, spec
@@ -217,7 +220,7 @@ def section_sweep(quick: bool, skip_dask: bool = False, **_: Any) -> list[dict[s
     dask_event = spec(2 * n_event, "event")
     res: dict[int, float] = {}
     for n_workers in (1, 2):
-        with distributed.LocalCluster(
+        with distributed.LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=n_workers,
             threads_per_worker=1,
             processes=True,
