@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 
 from simsparse.errors import DoesNotFitError, SimulationError, closest
 from simsparse.hw import Device, System, parse_pattern
@@ -363,9 +362,6 @@ def _account(
     step_s = total_s * pp
     static = static_energy_j(hw, step_s, n_active)
     energy += static
-    ops_df = pd.DataFrame.from_records(records)
-    if len(ops_df) and pp > 1:
-        ops_df["total_s"] = ops_df["total_s"]  # per stage; the step runs pp stages
     summary: dict[str, Any] = {
         "hardware": hw.name,
         "workload": getattr(workload, "name", "workload"),
@@ -422,37 +418,27 @@ def _account(
         for k, v in mem.items():
             summary[f"memory_{k}"] = float(v)
     summary["extrapolated"] = any(r.t.extrapolated for r in rows)
-    devices_df = pd.DataFrame(
-        {
-            "device": np.arange(hw.n_devices),
-            "latency_s": dev_time * pp,
-            "read_bytes": dev_bytes,
-            "active": np.arange(hw.n_devices) < n_active,
-        }
-    )
-    levels_df = pd.DataFrame(
-        [
-            {"level": lv, "read_bytes": level_r.get(lv, 0.0), "write_bytes": level_w.get(lv, 0.0)}
-            for lv in sorted(set(level_r) | set(level_w))
-        ]
-    )
-    links_df = pd.DataFrame(
-        [
-            {"op": r.op.name, "collective": r.op.collective, "link_bytes": r.t.link_bytes, "repeat": r.op.repeat}
-            for r in rows
-            if r.op.kind == "collective"
-        ]
-    )
+    devices = {
+        "device": np.arange(hw.n_devices),
+        "latency_s": dev_time * pp,
+        "read_bytes": dev_bytes,
+        "active": np.arange(hw.n_devices) < n_active,
+    }
+    levels = [
+        {"level": lv, "read_bytes": level_r.get(lv, 0.0), "write_bytes": level_w.get(lv, 0.0)}
+        for lv in sorted(set(level_r) | set(level_w))
+    ]
+    links = [
+        {"op": r.op.name, "collective": r.op.collective, "link_bytes": r.t.link_bytes, "repeat": r.op.repeat}
+        for r in rows
+        if r.op.kind == "collective"
+    ]
     return SimResult(
         hardware=hw.name,
         workload=str(getattr(workload, "name", "workload")),
         fidelity=fidelity,
         totals=summary,
-        ops=ops_df,
-        devices=devices_df,
-        levels=levels_df,
-        links=links_df,
-        experts=pd.DataFrame.from_records(experts),
+        tables={"ops": records, "devices": devices, "levels": levels, "links": links, "experts": experts},
         notes=tuple(dict.fromkeys(notes)),
     )
 

@@ -5,6 +5,7 @@
 * :mod:`~simsparse.kernels.scheduler` — event-driven list scheduler over shared resources and the
   double-buffered tile pipeline builder.
 * :mod:`~simsparse.kernels.sparsity` — nonzeros per block, expected maximum of binomials.
+* :mod:`~simsparse.kernels.traffic` — per-wave panel reuse counts of a tiled GEMM.
 
 Each numba function has a naive twin (``*_reference``) used by the property tests.
 """
@@ -24,6 +25,7 @@ from simsparse.kernels.systolic import (
     cycle_reference,
     simulate_array,
 )
+from simsparse.kernels.traffic import wave_panel_counts, wave_panel_counts_reference
 
 __all__ = [
     "DATAFLOWS",
@@ -39,4 +41,6 @@ __all__ = [
     "schedule",
     "schedule_reference",
     "simulate_array",
+    "wave_panel_counts",
+    "wave_panel_counts_reference",
 ]

@@ -15,26 +15,60 @@ from .schema import COLUMNS, Column, label
 __all__ = ["COLUMNS", "Column", "SimResult", "label"]
 
 
+TableData = list[dict[str, Any]] | dict[str, Any]
+"""A result table before it becomes a DataFrame: a list of row records or a dict of columns."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimResult:
     """Result of :func:`simsparse.simulate`.
 
     ``totals`` holds the summary figures (see :meth:`summary`); ``ops`` one row per op (per
     device where it differs), ``devices`` one row per device, ``levels`` bytes per memory level,
-    ``links`` bytes per device link, ``experts`` tokens per MoE expert. Column names and units
-    come from :mod:`simsparse.results.schema`.
+    ``links`` bytes per collective, ``experts`` tokens per MoE expert. Column names and units
+    come from :mod:`simsparse.results.schema`. The tables are built on first access (a sweep
+    that only reads :meth:`summary` never pays for them).
     """
 
     hardware: str
     workload: str
     fidelity: str
     totals: dict[str, Any]
-    ops: pd.DataFrame
-    devices: pd.DataFrame = field(default_factory=pd.DataFrame)
-    levels: pd.DataFrame = field(default_factory=pd.DataFrame)
-    links: pd.DataFrame = field(default_factory=pd.DataFrame)
-    experts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    tables: dict[str, TableData] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    _built: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The result table ``name`` (``ops``, ``devices``, ``levels``, ``links``, ``experts``)."""
+        if name not in self._built:
+            data = self.tables.get(name, [])
+            self._built[name] = pd.DataFrame(data) if isinstance(data, dict) else pd.DataFrame.from_records(data)
+        return self._built[name]
+
+    @property
+    def ops(self) -> pd.DataFrame:
+        """One row per op (per device where it differs)."""
+        return self.table("ops")
+
+    @property
+    def devices(self) -> pd.DataFrame:
+        """One row per device."""
+        return self.table("devices")
+
+    @property
+    def levels(self) -> pd.DataFrame:
+        """Bytes read and written per memory level."""
+        return self.table("levels")
+
+    @property
+    def links(self) -> pd.DataFrame:
+        """Bytes over the device links per collective op."""
+        return self.table("links")
+
+    @property
+    def experts(self) -> pd.DataFrame:
+        """Tokens and time per MoE expert."""
+        return self.table("experts")
 
     def summary(self) -> dict[str, Any]:
         """The headline figures: ``cycles``, ``latency_s``, ``tokens_per_s``, ``energy_j``, ``bottleneck``..."""

@@ -393,7 +393,7 @@ def _gemm_row(
     m, n, k = _int(row["m"]), _int(row["n"]), _int(row["k"])
     if kind == "grouped_gemm":
         groups = int(extra.get("groups", _int(row["batch"])))
-        ops = (
+        ops: tuple[Op, ...] = (
             _gemm_op("grouped", m, n, k, dtype, extra).replace(
                 kind="grouped_gemm", m=m * groups, group_tokens=(m,) * groups
             ),

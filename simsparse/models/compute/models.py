@@ -106,23 +106,26 @@ class FlexibleNMModel:
 
     def cost(self, unit: MatrixUnit, task: GemmTask) -> ComputeCost:
         kind, n, m = check_pattern(task.b_pattern)
-        patterns = [check_pattern(s.pattern) for s in unit.sparsity]
-        row_wise = any(p[0] == "row_wise" for p in patterns)
+        parsed = [(check_pattern(s.pattern), s.max_speedup) for s in unit.sparsity]
+        row_cap = max((cap for (pk, _, _), cap in parsed if pk == "row_wise"), default=0.0)
+        # (N, M, cap) the tile may run as: a sparser tile can always run as a denser supported pattern
+        options: list[tuple[int, int, float]] = []
         if kind == "nm":
-            supported = [(pn, pm) for pk, pn, pm in patterns if pk == "nm" and pm == m and pn >= n]
-            if not supported:
-                return _fallback(unit, task)
-            sn, sm = min(supported)
-        elif kind in ("unstructured", "block") and row_wise:
-            ms = [pm for pk, _, pm in patterns if pk == "nm"] or [4]
+            options = [(pn, pm, cap) for (pk, pn, pm), cap in parsed if pk == "nm" and pm == m and pn >= n]
+        elif kind in ("unstructured", "block") and row_cap:
+            ms = [pm for (pk, _, pm), _ in parsed if pk == "nm"] or [4]
             sm = max(ms)
-            sn = max(1, math.ceil(task.b_density * sm))
-        else:
+            need = max(1, math.ceil(task.b_density * sm))
+            options = [(pn, sm, row_cap) for pn in range(need, sm + 1)]
+        if not options:
             return _fallback(unit, task)
         dense = _dense(unit, task)
-        caps = [s.max_speedup for s in unit.sparsity if s.pattern in (f"{sn}:{sm}", "row_wise")]
-        cap = max(caps) if caps else float(sm) / sn
-        cyc = max(_nm_cycles(unit, task, sn, sm), _floor_cap(unit, dense, cap)) if sn < sm else dense
+
+        def cycles(pn: int, pm: int, cap: float) -> float:
+            return max(_nm_cycles(unit, task, pn, pm), _floor_cap(unit, dense, cap)) if pn < pm else dense
+
+        sn, sm, _ = min(options, key=lambda o: (cycles(*o), o[0]))
+        cyc = min(cycles(*o) for o in options)
         if unit.zero_handling == "gate":
             cyc = dense  # gating saves MAC energy, not cycles
         kept = _macs(task) * sn / sm

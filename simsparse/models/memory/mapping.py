@@ -20,6 +20,7 @@ import numpy as np
 
 from simsparse.errors import SimulationError
 from simsparse.hw import Device, MemoryLevel
+from simsparse.kernels.traffic import wave_panel_counts
 
 __all__ = ["GemmMapping", "Hierarchy", "choose_gemm_mapping", "hierarchy_of", "wave_dram_bytes"]
 
@@ -169,23 +170,13 @@ def wave_dram_bytes(
         np.add.at(out, wave[a_first], a_panel)
         np.add.at(out, wave[b_first], b_panel)
         return out
-    out = np.zeros(n_waves)
-    prev_a: np.ndarray = np.empty(0, dtype=np.int64)
-    prev_b: np.ndarray = np.empty(0, dtype=np.int64)
-    bounds = np.searchsorted(wave, np.arange(n_waves + 1))
-    for w in range(n_waves):
-        lo, hi = bounds[w], bounds[w + 1]
-        ua = np.unique(a_key[lo:hi])
-        ub = np.unique(b_key[lo:hi])
-        set_bytes = ua.size * a_panel + ub.size * b_panel
-        prev_bytes = prev_a.size * a_panel + prev_b.size * b_panel
-        if set_bytes + prev_bytes <= shared_capacity:
-            new_a = ua.size - np.isin(ua, prev_a, assume_unique=True).sum()
-            new_b = ub.size - np.isin(ub, prev_b, assume_unique=True).sum()
-        else:
-            new_a, new_b = ua.size, ub.size
-        out[w] = new_a * a_panel + new_b * b_panel
-        prev_a, prev_b = ua, ub
+    ua, ub, ha, hb = wave_panel_counts(a_key, b_key, wave, n_waves)
+    set_bytes = ua * a_panel + ub * b_panel
+    prev_bytes = np.concatenate([[0.0], set_bytes[:-1]])
+    fits = set_bytes + prev_bytes <= shared_capacity
+    new_a = np.where(fits, ua - ha, ua)
+    new_b = np.where(fits, ub - hb, ub)
+    out = new_a * a_panel + new_b * b_panel
     return out
 
 
