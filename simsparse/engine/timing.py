@@ -275,6 +275,34 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
     )
 
 
+def _systolic_blocking(
+    device: Device, h: Any, groups: list[int], n_core: int, k: int, a: float, b: float
+) -> tuple[float, float]:
+    """How many times A and B stream from DRAM on a systolic core (output-block blocking).
+
+    The largest on-chip level (the shared level, else the buffer, summed over cores if per-core)
+    holds a ``block x block`` tile of fp32 partial sums plus double-buffered ``array_rows``-deep
+    slices of A and B; A is then re-read once per block of columns and B once per block of rows
+    (the classic blocked GEMM traffic, e.g. Goto and van de Geijn, TOMS 2008). If A, B and C fit
+    entirely, every byte is read once.
+    """
+    level = h.shared if h.shared is not None else h.buffer
+    cap = float(level.capacity_bytes) * (device.n_cores if level.scope == "core" else 1)
+    m = max(groups) if groups else 1
+    total = sum(groups) * k * a + k * n_core * b + sum(groups) * n_core * ACCUMULATOR_BYTES
+    if total <= cap:
+        return 1.0, 1.0
+    unit = device.core.matrix_unit
+    kb = unit.array_rows
+    blk = max(unit.array_rows, unit.array_cols)
+    while True:
+        nxt = blk * 2
+        if nxt * nxt * ACCUMULATOR_BYTES + 2 * kb * nxt * (a + b) > cap or nxt >= max(m, n_core):
+            break
+        blk = nxt
+    return float(math.ceil(n_core / blk)), float(math.ceil(m / blk))
+
+
 def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     """A GEMM on systolic cores: ``n`` split over the cores, each core's GEMM timed by the exact
     closed form (through the compute model); memory streams the folds with double buffering."""
@@ -301,12 +329,8 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     a_bytes = sum(groups) * op.k * ob.a
     b_bytes = op.k * op.n * ob.b * (len(groups) if (op.kind == "grouped_gemm" or not op.b_is_weight) else 1)
     c_bytes = sum(groups) * op.n * ob.c
-    per_core_ws = a_bytes + (b_bytes + c_bytes) / max(cores_used, 1)
-    refetch = 1.0
-    if per_core_ws > h.buffer.capacity_bytes * (device.n_cores if h.buffer.scope == "device" else 1):
-        # A is re-streamed once per column fold of B that does not stay resident.
-        refetch = float(max(1, math.ceil(n_core / unit.array_cols)))
-    dram_read = a_bytes * cores_used * refetch + b_bytes
+    a_reads, b_reads = _systolic_blocking(device, h, groups, n_core, op.k, ob.a, ob.b)
+    dram_read = a_bytes * cores_used * a_reads + b_bytes * b_reads
     dram_bw = _bytes_per_cycle(h.dram.read_gb_per_s * h.dram.sustained_fraction, f)
     dram_wbw = _bytes_per_cycle(h.dram.write_gb_per_s * h.dram.sustained_fraction, f)
     steps = max(1, folds)

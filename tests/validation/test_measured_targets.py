@@ -36,10 +36,6 @@ def _mape(df: pd.DataFrame) -> float:
     return float(df["rel_error"].abs().mean())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured GEMM MAPE 10.2% (A100 bf16 4.5%, LLMCompass host-timed bf16 19% (~30 us host floor on small shapes), int4_wo 19%, int8_wo 12%, w8a8 13%; H100 bf16 4.2%, fp8 8.5%, fp8_block 6.2%) vs target 10%; see issue 7",
-)
 def test_gemm_a100_h100_all_dtypes_mape_within_10_percent(comparison: pd.DataFrame) -> None:
     g = _groups(comparison)["gemm"]
     text = table(g, ["gpu", "dtype"])

@@ -76,9 +76,19 @@ class GemmMapping:
     footprint_bytes: float
 
 
-def footprint(tile_m: int, tile_n: int, tile_k: int, a: float, b: float) -> float:
-    """Bytes a tile needs in the buffer level: double-buffered A/B slices plus the fp32 accumulator."""
-    return N_BUFFERS * tile_k * (tile_m * a + tile_n * b) + tile_m * tile_n * ACCUMULATOR_BYTES
+REGISTER_FILE_BYTES = 256 * 1024
+"""Register file per SM when the preset lists no ``register_file`` level: 64K 32-bit registers
+(NVIDIA V100/A100/H100 architecture whitepapers)."""
+ACCUMULATOR_REGISTER_SHARE = 0.5
+"""Share of the register file a tile's fp32 accumulators may take: CUTLASS's largest tensor-core
+tiles (256x128 with fp32 accumulation, SM80/SM90 GEMM configurations) use half of the 256 KB."""
+
+
+def footprint(tile_m: int, tile_n: int, tile_k: int, a: float, b: float, *, acc_in_buffer: bool = True) -> float:
+    """Bytes a tile needs in the buffer level: double-buffered A/B slices, plus the fp32
+    accumulator unless it lives in registers (tensor cores keep it in the register file)."""
+    acc = tile_m * tile_n * ACCUMULATOR_BYTES if acc_in_buffer else 0.0
+    return N_BUFFERS * tile_k * (tile_m * a + tile_n * b) + acc
 
 
 def _tile_options(unit_dim: int, extent: int, limit: int = 256) -> list[int]:
@@ -93,17 +103,38 @@ def _tile_options(unit_dim: int, extent: int, limit: int = 256) -> list[int]:
 
 
 def candidate_mappings(
-    m: int, n: int, k: int, batch: int, n_cores: int, row_unit: int, col_unit: int, a: float, b: float, capacity: int
+    m: int,
+    n: int,
+    k: int,
+    batch: int,
+    n_cores: int,
+    row_unit: int,
+    col_unit: int,
+    a: float,
+    b: float,
+    capacity: int,
+    acc_capacity: float | None = None,
 ) -> list[GemmMapping]:
-    """Every candidate tile shape and split that fits ``capacity`` bytes of buffer."""
+    """Every candidate tile shape and split that fits ``capacity`` bytes of buffer.
+
+    With ``acc_capacity`` the fp32 accumulators live in registers and must fit that many bytes;
+    otherwise they take buffer space.
+    """
     out: list[GemmMapping] = []
+    in_buffer = acc_capacity is None
     for tm in _tile_options(row_unit, m):
         for tn in _tile_options(col_unit, n):
+            if acc_capacity is not None and tm * tn * ACCUMULATOR_BYTES > acc_capacity:
+                continue
             # the deepest K slice that fits (deeper slices only lengthen each load; the double
             # buffer hides them), so K depth is not a separate search axis
-            fitting = [min(tk, k) for tk in (128, 64, 32) if footprint(tm, tn, min(tk, k), a, b) <= capacity]
+            fitting = [
+                min(tk, k)
+                for tk in (128, 64, 32)
+                if footprint(tm, tn, min(tk, k), a, b, acc_in_buffer=in_buffer) <= capacity
+            ]
             for tk_eff in fitting[:1]:
-                fp = footprint(tm, tn, tk_eff, a, b)
+                fp = footprint(tm, tn, tk_eff, a, b, acc_in_buffer=in_buffer)
                 tiles = math.ceil(m / tm) * math.ceil(n / tn) * batch
                 splits = {1}
                 if tiles < n_cores:
@@ -201,8 +232,12 @@ def choose_gemm_mapping(
     """
     h = hierarchy_of(device)
     unit = device.core.matrix_unit
+    acc_capacity = None
+    if unit.kind == "tensor_core":
+        rf = next((lv for lv in device.memory if lv.kind == "register_file"), None)
+        acc_capacity = (rf.capacity_bytes if rf is not None else REGISTER_FILE_BYTES) * ACCUMULATOR_REGISTER_SHARE
     cands = candidate_mappings(
-        m, n, k, batch, device.n_cores, unit.array_rows, unit.array_cols, a, b, h.buffer.capacity_bytes
+        m, n, k, batch, device.n_cores, unit.array_rows, unit.array_cols, a, b, h.buffer.capacity_bytes, acc_capacity
     )
     if not cands:
         need = footprint(unit.array_rows, unit.array_cols, min(32, k), a, b)

@@ -75,6 +75,10 @@ def _metadata_bits(op: Op, unit: MatrixUnit | None) -> float:
 def operand_bytes(op: Op, unit: MatrixUnit | None = None) -> OperandBytes:
     """Bytes per dense-position element of each operand of a GEMM op (exact)."""
     a = dtype_bytes(op.a_dtype)
+    dual = unit.supports("dual_side") if unit is not None else None
+    if dual is not None and op.a_density < 1.0:
+        # a dual-side datapath stores activations compressed too (DSTC: bitmap per position)
+        a = a * op.a_density + dual.metadata_bits_per_value / 8.0
     if op.a_scale_group_size:
         a += dtype_bytes("fp32") / op.a_scale_group_size
     values = dtype_bytes(op.b_dtype) * op.b_density
