@@ -186,6 +186,11 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         compulsory = (op.m * k * ob.a + k * n * ob.b * batch) / dram_bw
         return max(comp, fill, fill_core, compulsory)
 
+    deq = dequant_flops_per_value(device, op)
+    # dequantized values are produced in the compute dtype (packed half2 math where the vector unit has it)
+    vu = device.core.vector_unit
+    vec_rate = vu.flops_per_cycle.get(canonical_dtype(op.dtype), vu.flops_per_cycle["fp32"])  # per core
+
     def plan(mp: GemmMapping) -> dict[str, Any]:
         tiles = n_tiles_of(mp)
         waves = math.ceil(tiles / device.n_cores)
@@ -209,7 +214,11 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         shared_c = fill_bytes / shared_bw
         core_c = panel / fill_bw_core * np.ones(waves)
         load_c = np.maximum(np.maximum(dram_c, shared_c), core_c)
-        comp_c = np.full(waves, cost.cycles)
+        # vector work of a tile (decompression / dequantization of its B slice) runs on the SM's
+        # CUDA cores, a separate pipe from the tensor cores: the two overlap across the K slices
+        # of the tile (mixed-input GEMM kernels interleave them), so the busier pipe sets the time
+        vec_tile = cost.vector_flops + mp.tile_n * k_s * op.b_density * deq
+        comp_c = np.full(waves, max(cost.cycles, vec_tile / vec_rate))
         load = np.repeat(load_c / chunks, chunks)
         comp = np.repeat(comp_c / chunks, chunks)
         # results stream out as the tiles finish their K slices (epilogue overlapped per slice)
@@ -230,6 +239,7 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
             store=store,
             span=span,
             extrap=extrap,
+            vec_tile=vec_tile,
         )
 
     plans: dict[GemmMapping, dict[str, Any]] = {}
@@ -268,7 +278,7 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         level_write_bytes=writes,
         effective_macs=cost.effective_macs * tiles,
         energy_macs=cost.energy_macs * tiles,
-        vector_flops=cost.vector_flops * tiles,
+        vector_flops=float(p["vec_tile"]) * tiles,
         tile=(mp.tile_m, mp.tile_n, mp.tile_k),
         n_tiles=tiles,
         extrapolated=extrap,
@@ -326,6 +336,15 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
         vec += c.vector_flops * count * cores_used
         imb += c.imbalance_cycles * count
         folds += count * math.ceil(mg / unit.array_rows) * math.ceil(n_core / unit.array_cols)
+    # vector-unit work per core (decompression, dequantization of the core's weight slice) is
+    # serial with the array in this model
+    n_mats = len(groups) if op.kind == "grouped_gemm" else 1
+    deq_core = dequant_flops_per_value(device, op) * op.k * n_core * op.b_density * n_mats
+    vec += deq_core * cores_used
+    vu = device.core.vector_unit
+    comp_total += (vec / max(cores_used, 1)) / vu.flops_per_cycle.get(
+        canonical_dtype(op.dtype), vu.flops_per_cycle["fp32"]
+    )
     a_bytes = sum(groups) * op.k * ob.a
     b_bytes = op.k * op.n * ob.b * (len(groups) if (op.kind == "grouped_gemm" or not op.b_is_weight) else 1)
     c_bytes = sum(groups) * op.n * ob.c
@@ -397,14 +416,9 @@ def time_compute_op(device: Device, op: Op) -> OpTiming:
         check_dtype(device.core.matrix_unit, op)
         t = _systolic_gemm(device, op) if device.core.matrix_unit.kind == "systolic" else _gpu_gemm(device, op)
         if t.vector_flops:
-            vu = device.core.vector_unit
-            rate = vu.flops_per_cycle["fp32"] * device.n_cores
-            extra = t.vector_flops / rate
-            t.cycles += extra
-            t.stall_cycles["compute"] = t.stall_cycles.get("compute", 0.0) + extra
-            t.compute_cycles += extra
-            t.notes.append("sparse weights decompressed on the vector unit (pattern not native)")
-        _dequant(device, op, t)
+            t.notes.append(
+                "vector-unit work (decompression of a non-native pattern or dequantization) in the tile pipeline"
+            )
         return t
     if op.kind == "elementwise":
         elems = float(op.m) * op.n * op.batch
@@ -422,18 +436,10 @@ DEQUANT_FLOPS_PER_VALUE = 2.0
 (group-wise affine dequantization, e.g. GPTQ/AWQ W4A16 kernels)."""
 
 
-def _dequant(device: Device, op: Op, t: OpTiming) -> None:
-    """Weight-only quantization: values narrower than the compute dtype are dequantized; on the
-    vector unit that work adds cycles, fused in the matrix pipeline it is free."""
+def dequant_flops_per_value(device: Device, op: Op) -> float:
+    """Vector-unit FLOPs per stored weight value for weight-only quantization (values narrower
+    than the compute dtype): :data:`DEQUANT_FLOPS_PER_VALUE` on the vector unit, 0 when the
+    matrix pipeline dequantizes (``dequant: fused``)."""
     if not op.b_is_weight or dtype_bytes(op.b_dtype) >= dtype_bytes(op.dtype):
-        return
-    if device.core.matrix_unit.dequant == "fused":
-        return
-    values = float(op.k) * op.n * op.b_density * (op.n_groups if op.kind == "grouped_gemm" else op.batch)
-    vu = device.core.vector_unit
-    rate = vu.flops_per_cycle["fp32"] * device.n_cores
-    extra = values * DEQUANT_FLOPS_PER_VALUE / rate
-    t.cycles += extra
-    t.compute_cycles += extra
-    t.vector_flops += values * DEQUANT_FLOPS_PER_VALUE
-    t.stall_cycles["compute"] = t.stall_cycles.get("compute", 0.0) + extra
+        return 0.0
+    return 0.0 if device.core.matrix_unit.dequant == "fused" else DEQUANT_FLOPS_PER_VALUE
