@@ -34,34 +34,15 @@ import pandas as pd
 from simsparse.errors import SimulationError, closest
 
 from . import kernels as K
+from .datasets import COLUMNS
 from .hostcpu import host_cpu_facts
 
 __all__ = ["COLUMNS", "DEVICES", "measure", "write_measurements"]
 
 _log = logging.getLogger(__name__)
 
-COLUMNS: tuple[str, ...] = (
-    "source_id",
-    "gpu",
-    "stack",
-    "kind",
-    "dtype",
-    "m",
-    "n",
-    "k",
-    "tokens",
-    "batch",
-    "extra",
-    "metric",
-    "value",
-    "unit",
-    "source_repo",
-    "source_path_or_url",
-    "source_commit_or_date",
-    "license",
-    "note",
-)
-"""The measured-CSV columns, in order."""
+# the measured-CSV columns, in order: one definition, in the dataset loader
+
 
 DEVICES: tuple[str, ...] = ("cpu", "cuda")
 
