@@ -157,6 +157,7 @@ def _structure(cls: type, value: Any, path: tuple[str | int, ...], ctx: _Ctx) ->
     fields = {f.name: f for f in dataclasses.fields(cls)}
     kwargs: dict[str, Any] = {}
     broken = False
+    unknown = False  # unknown keys alone still let the known fields' invariants be checked
     for key, raw in value.items():
         if key not in fields:
             ctx.fail(
@@ -169,7 +170,7 @@ def _structure(cls: type, value: Any, path: tuple[str | int, ...], ctx: _Ctx) ->
                 closest(str(key), list(fields)) or f" (known: {', '.join(fields)})"
             )
             ctx.errors[-1].got = key
-            broken = True
+            unknown = True
             continue
         conv = _convert(hints[key], raw, (*path, key), ctx)
         if conv is _MISSING:
@@ -183,7 +184,8 @@ def _structure(cls: type, value: Any, path: tuple[str | int, ...], ctx: _Ctx) ->
     if broken:
         return _MISSING
     try:
-        return cls(**kwargs)
+        built = cls(**kwargs)
+        return _MISSING if unknown else built
     except ConfigErrors as exc:
         for err in exc.errors:
             sub = _parse_rel(err.path)
