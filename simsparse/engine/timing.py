@@ -26,7 +26,7 @@ from simsparse.hw import Device, MatrixUnit
 from simsparse.kernels.scheduler import pipeline_tasks, schedule
 from simsparse.models.compute import ComputeCost, GemmTask, compute_model
 from simsparse.models.memory import choose_gemm_mapping, hierarchy_of, operand_bytes, wave_dram_bytes
-from simsparse.models.memory.mapping import ACCUMULATOR_BYTES, GemmMapping
+from simsparse.models.memory.mapping import ACCUMULATOR_BYTES, GemmMapping, footprint
 from simsparse.units import canonical_dtype, dtype_bytes
 from simsparse.workload.op import Op
 
@@ -321,6 +321,12 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     ob = operand_bytes(op, unit)
     model = compute_model(unit.compute_model)
     f = device.freq_ghz
+    need = footprint(unit.array_rows, unit.array_cols, min(unit.array_rows, op.k), ob.a, ob.b)
+    if need > h.buffer.capacity_bytes:
+        raise SimulationError(
+            f"memory[{h.buffer.name}].capacity_bytes: expected room for the smallest tile (one double-buffered "
+            f"{unit.array_rows}x{unit.array_cols} fold, {need:.0f} bytes), got {h.buffer.capacity_bytes}"
+        )
     groups = [t for t in op.group_tokens if t > 0] if op.kind == "grouped_gemm" else [op.m] * op.batch
     n_core = math.ceil(op.n / device.n_cores)
     cores_used = min(device.n_cores, op.n)
