@@ -415,11 +415,39 @@ def _gemm_row(
 
 
 def _moe_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _Expr:
-    """One EP rank of TensorRT-LLM's cutlass fused MoE, as the AIConfigurator collector runs it:
-    top-k routing, permutation of the token copies (expandInputRows, which also quantizes fp8
-    activations), the grouped up/gate GEMM, the gated activation (a separate kernel on Hopper),
-    the grouped down GEMM, and the un-permute/reduce (finalizeMoeRouting) - TensorRT-LLM
-    ``cpp/tensorrt_llm/kernels/mixtureOfExperts/moe_kernels.cu``. No all-to-all is measured."""
+    """EP rank 0 of TensorRT-LLM's cutlass fused MoE, as the AIConfigurator collector runs it.
+
+    The collector (ai-dynamo/aiconfigurator ``collector/trtllm/collect_moe.py``, ``__compat__ =
+    "trtllm>=1.3.0rc20"``, the version of the shipped H100 table) builds ``create_moe`` with a default
+    ``Mapping()`` (rank 0) whose ``moe_ep_size``/``moe_tp_size`` are set, so the one GPU holds EP rank
+    0's ``E/ep`` experts (experts ``0 .. E/ep-1``) with ``inter/moe_tp`` columns, and calls
+    ``moe.forward(hidden_states, logits)`` on **all** ``T`` tokens and their ``T x E`` router logits
+    (no all-to-all, no all-reduce: ``reduce_results=False``). Balanced logits are
+    ``balanced_logits`` (token ``t`` -> experts ``(t + i ceil(E/k)) mod E``: ``T k / E`` copies per
+    expert at the measured token counts); power-law rows call ``power_law_logits_v3`` once per
+    draw, ``num_iter = 5`` draws captured back to back and the latency divided by 5 (so the mean of
+    the 5 draws), each draw swapping the most loaded EP group into group 0 -- rank 0 is the
+    bottleneck rank (:func:`~simsparse.workload.routing.power_law_expert_counts`). The logits are
+    ``softmax(one_hot(selected).sum())`` and ``RenormalizeMoeRoutingMethod`` takes their top-k, so the
+    kernel routes exactly the drawn counts (no count exceeds ``T``, so no token repeats an expert).
+
+    Kernels on rank 0 (TensorRT-LLM ``tensorrt_llm/_torch/modules/fused_moe/fused_moe_cutlass.py``
+    and ``cpp/tensorrt_llm/kernels/mixtureOfExperts/moe_kernels.cu``):
+
+    - top-k routing over all ``T x E`` logits;
+    - fp8 (per-tensor) only: ``static_quantize_e4m3_per_tensor`` of all ``T`` input rows before the
+      fused op (``quantize_input``; fp8_block quantizes inside the fused op, bf16 not at all);
+    - ``expandInputRows``: copies only the token copies routed to local experts (the others sort
+      past ``expert_first_token_offset[E/ep]``);
+    - grouped up/gate GEMM over the local experts, one group per expert with its routed rows;
+    - the gated activation (a separate kernel on Hopper) over the local rows;
+    - grouped down GEMM;
+    - ``finalizeMoeRouting``: one block per original token, all ``T`` output rows written, each
+      reading only its local experts' rows (remote experts skipped). The elementwise op reads
+      ``n_inputs`` whole output-sized tensors, so the local rows read are rounded to a whole multiple
+      of ``T`` (at least one): exact for EP1 (``k T`` rows) and for a rank holding every token, an
+      overstatement of at most ``(T - rows) x hidden`` bf16 reads on a rank that holds fewer.
+    """
     from simsparse.workload.routing import power_law_expert_counts
 
     if row["metric"] != "latency_us":
@@ -432,16 +460,30 @@ def _moe_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _
     dtype = str(row["dtype"])
     local = n_exp // ep
     if dist == "balanced":
-        total = tokens * topk
-        counts_all = np.full(n_exp, total // n_exp, dtype=np.int64)
-        counts_all[: total % n_exp] += 1
-        draws = [counts_all]
+        draws = [_aic_balanced_counts(tokens, n_exp, topk)]
     elif dist.startswith("power_law_"):
         alpha = float(dist[len("power_law_") :])
         draws = [power_law_expert_counts(tokens, n_exp, topk, ep, alpha, seed) for seed in range(POWER_LAW_DRAWS)]
     else:
         raise _NotExpressible(f"routing distribution {dist!r} not modeled")
     inter_local = inter // moe_tp
+    act_in = "fp8_e4m3" if dtype == "fp8" else "bf16"
+    act_out = "fp8_e4m3" if dtype in ("fp8", "fp8_block") else "bf16"
+
+    def pass_(name: str, m: int, n: int, n_inputs: int, flops: float, a: str = "bf16", out: str = "bf16") -> Op:
+        return Op(
+            name=name,
+            kind="elementwise",
+            m=m,
+            n=n,
+            flops_per_element=flops,
+            n_inputs=n_inputs,
+            dtype="bf16",
+            a_dtype=a,
+            b_dtype="bf16",
+            c_dtype=out,
+        )
+
     runs = []
     for counts in draws:
         g = tuple(int(c) for c in counts[:local])
@@ -450,32 +492,31 @@ def _moe_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _
         up = _gemm_op("moe.up_gate", 1, 2 * inter_local, hidden, dtype, extra)
         down = _gemm_op("moe.down", 1, hidden, inter_local, dtype, extra)
         rows = max(sum(g), 1)
-        act_out = "fp8_e4m3" if dtype in ("fp8", "fp8_block") else "bf16"
-
-        def pass_(name: str, m: int, n: int, n_inputs: int, flops: float, out: str = "bf16") -> Op:
-            return Op(
-                name=name,
-                kind="elementwise",
-                m=m,
-                n=n,
-                flops_per_element=flops,
-                n_inputs=n_inputs,
-                dtype="bf16",
-                a_dtype="bf16",
-                b_dtype="bf16",
-                c_dtype=out,
-            )
-
+        quant = (pass_("moe.quantize_input", tokens, hidden, 1, 2.0, out="fp8_e4m3"),) if dtype == "fp8" else ()
         ops = (
             pass_("moe.routing_topk", tokens, n_exp, 1, 5.0),
-            pass_("moe.permute", rows, hidden, 1, 1.0, act_out),
+            *quant,
+            pass_("moe.permute", rows, hidden, 1, 1.0, a=act_in, out=act_out),
             up.replace(kind="grouped_gemm", m=sum(g), group_tokens=g, top_k=0),
-            pass_("moe.activation", rows, inter_local, 2, 5.0, act_out),
+            pass_("moe.activation", rows, inter_local, 2, 5.0, out=act_out),
             down.replace(kind="grouped_gemm", m=sum(g), group_tokens=g, top_k=0),
-            pass_("moe.finalize", rows, hidden, 1, 2.0),
+            pass_("moe.finalize", tokens, hidden, max(1, round(rows / tokens)), 2.0),
         )
         runs.append(_Run(preset, ops))
     return _Expr(runs=tuple(runs), combine="latency_us")
+
+
+def _aic_balanced_counts(tokens: int, n_experts: int, top_k: int) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """Per-expert copies of AIConfigurator's ``balanced_logits`` (``collector/helper.py``): token ``t``
+    picks experts ``(t + i s) mod E`` for ``i < k`` with ``s = ceil(E/k)`` when ``T >= s``, else
+    ``int(t s / T + i s) mod E``."""
+    stride = -(-n_experts // top_k)
+    t = np.arange(tokens, dtype=np.float64)[:, None]
+    i = np.arange(top_k, dtype=np.float64)[None, :]
+    sel = (t + i * stride) if tokens >= stride else (t * stride / tokens + i * stride)
+    ids = np.mod(sel.astype(np.int64), n_experts)
+    out: np.ndarray[Any, np.dtype[np.int64]] = np.bincount(ids.ravel(), minlength=n_experts).astype(np.int64)
+    return out
 
 
 def _collective_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _Expr:

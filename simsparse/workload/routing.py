@@ -8,27 +8,35 @@ Policies (all seeded through ``numpy.random.default_rng(seed)``; same inputs, sa
 ``uniform``
     Each token draws ``k`` distinct experts uniformly at random.
 ``power_law`` (``alpha``)
-    AIConfigurator's power-law expert load (ai-dynamo/aiconfigurator, ``collector/helper.py``:
-    ``sample_power_law`` and ``_generate_power_law_distribution``; derivation in
-    ``docs/POWER_LAW_DISTRIBUTION.md``):
+    AIConfigurator's power-law expert load, as its TensorRT-LLM MoE collector draws it
+    (ai-dynamo/aiconfigurator ``collector/trtllm/collect_moe.py`` -> ``collector/helper.py``:
+    ``power_law_logits_v3`` -> ``_generate_power_law_distribution``, ``sample_power_law`` and
+    ``_round_robin_adjust_per_rank``; derivation in ``docs/POWER_LAW_DISTRIBUTION.md``):
 
     1. draw one load ``x_e`` per expert from the bounded power law ``p(x) ∝ x^-alpha`` on
        ``[x_min, x_max]`` by inverse-CDF sampling,
        ``x = ((x_max^(1-a) - x_min^(1-a)) u + x_min^(1-a))^(1/(1-a))``, ``u ~ U(0, 1)``,
        with ``[x_min, x_max] = [1, 0.8 T]`` when ``T k > E`` and ``[0.01, 2]`` otherwise
        (``alpha == 1`` uses the limit ``x = x_min (x_max/x_min)^u``);
-    2. scale to ``T k`` token-slots and round half to even; fix the rounding remainder one
-       token at a time: add to the largest experts in descending order, or take from the
-       smallest non-empty ones;
-    3. swap the most loaded group of ``E/ep`` consecutive experts into group 0 (so device 0 is
-       the bottleneck device, as AIConfigurator benchmarks it);
-    4. a token visits an expert at most once, so no expert may exceed ``T`` tokens: like
-       AIConfigurator's ``power_law_logits_v4`` the draw is repeated (same generator) until it
-       satisfies this, and after 100 draws the excess is moved to the largest experts with room;
-    5. token assignment as in AIConfigurator: expert ids repeated by their counts in descending
-       count order, reshaped to ``(k, T)`` and transposed (no expert twice per token), then the
-       token order is shuffled (seeded) so that the tokens of each source device are a random
-       sample -- this only affects the traffic matrix, not the counts.
+    2. scale to ``T k`` token-slots and round half to even;
+    3. a token visits an expert at most once, so clamp every expert at ``T`` tokens and hand the
+       clamped overflow back round-robin over the EP groups of ``E/ep`` consecutive experts (group
+       0, 1, ..., one token per group with room per pass), inside a group to its least loaded
+       expert below ``T`` (lowest id on ties);
+    4. fix the rounding remainder the same way: a positive remainder like the overflow, a negative
+       one taken one token per pass from each group's most loaded non-empty expert;
+    5. swap the most loaded group of ``E/ep`` consecutive experts into group 0 (the collector
+       measures EP rank 0, so it measures the bottleneck rank);
+    6. token assignment as in AIConfigurator (``_assign_experts_from_counts``): expert ids repeated
+       by their counts in descending count order, reshaped to ``(k, T)`` and transposed (no expert
+       twice per token, since no count exceeds ``T``), then the token order is shuffled (seeded) so
+       that the tokens of each source device are a random sample -- this only affects the traffic
+       matrix, not the counts.
+
+    A heavy draw therefore keeps its hot expert at exactly ``T`` tokens (it is clamped, not
+    redrawn): at ``T k > E`` with ``alpha`` near 1 the hottest expert usually holds every token.
+    (The redraw-until-valid ``power_law_logits_v4`` lives only in AIConfigurator's SGLang
+    wide-EP collectors, not in the TensorRT-LLM MoE data.)
 
     ``alpha == 0`` is AIConfigurator's balanced baseline (``balanced`` above).
 ``trace``
@@ -124,41 +132,71 @@ def power_law_expert_counts(n_tokens: int, n_experts: int, top_k: int, ep: int, 
         raise WorkloadError(f"routing: power_law alpha: expected a number >= 0, got {alpha!r}")
     if alpha == 0:
         return _balanced_counts(n_tokens, n_experts, top_k)
+    if ep < 1 or n_experts % ep:
+        raise WorkloadError(f"routing: ep: expected a divisor of n_experts ({n_experts}), got {ep}")
     rng = np.random.default_rng(seed)
     target = n_tokens * top_k
-    counts = np.zeros(n_experts, dtype=np.int64)
-    for _attempt in range(100):
-        if target > n_experts:
-            x = _sample_power_law(rng, n_experts, alpha, 1.0, n_tokens * 0.8)
+    if target > n_experts:
+        x = _sample_power_law(rng, n_experts, alpha, 1.0, n_tokens * 0.8)
+    else:
+        x = _sample_power_law(rng, n_experts, alpha, 0.01, 2.0)
+    counts = np.round(x / x.sum() * target).astype(np.int64)
+    overflow = int(np.maximum(counts - n_tokens, 0).sum())
+    counts = np.minimum(counts, n_tokens).reshape(ep, n_experts // ep)
+    if overflow:
+        _round_robin_adjust(counts, overflow, n_tokens, +1)
+    delta = target - int(counts.sum())
+    if delta:
+        _round_robin_adjust(counts, abs(delta), n_tokens, 1 if delta > 0 else -1)
+    return _swap_max_group_first(counts.reshape(-1), ep)
+
+
+def _round_robin_adjust(counts: IntArray, remaining: int, upper: int, step: int) -> None:
+    """AIConfigurator's ``_round_robin_adjust_per_rank`` in closed form, in place on ``(ep, E/ep)``.
+
+    The helper loops: for rank 0, 1, ..., ep-1 (one pass), a rank with a valid expert (below
+    ``upper`` when adding, above 0 when taking) moves its least loaded (adding) or most loaded
+    (taking) valid expert by one, lowest index on ties, until ``remaining`` tokens are moved or no
+    rank can move. After ``P`` full passes rank ``r`` has moved ``min(cap_r, P)``; the last partial
+    pass serves the lowest-numbered ranks with capacity left. Inside one rank the repeated argmin
+    (argmax) is water filling with ties broken by lowest index.
+    """
+    cap = ((upper - counts).sum(axis=1) if step > 0 else counts.sum(axis=1)).astype(np.int64)
+    remaining = min(remaining, int(cap.sum()))
+    lo, hi = 0, int(cap.max(initial=0))
+    while lo < hi:  # largest P with sum(min(cap, P)) <= remaining
+        mid = (lo + hi + 1) // 2
+        if int(np.minimum(cap, mid).sum()) <= remaining:
+            lo = mid
         else:
-            x = _sample_power_law(rng, n_experts, alpha, 0.01, 2.0)
-        counts = np.round(x / x.sum() * target).astype(np.int64)
-        delta = int(target - counts.sum())
-        if delta:
-            order = np.argsort(-counts, kind="stable")
-            if delta > 0:
-                for i in range(delta):
-                    counts[order[i % n_experts]] += 1
-            else:
-                for i in range(-delta):
-                    idx = order[-(i % n_experts) - 1]
-                    if counts[idx] > 0:
-                        counts[idx] -= 1
-                    else:
-                        counts[int(np.argmax(counts))] -= 1
-        counts = _swap_max_group_first(counts, ep)
-        if counts.max() <= n_tokens:
-            return counts
-    # Move the excess over n_tokens to the largest experts that still have room.
-    excess = int(np.maximum(counts - n_tokens, 0).sum())
-    counts = np.minimum(counts, n_tokens)
-    for idx in np.argsort(-counts, kind="stable"):
-        if excess == 0:
-            break
-        room = min(n_tokens - int(counts[idx]), excess)
-        counts[idx] += room
-        excess -= room
-    return counts
+            hi = mid - 1
+    moved = np.minimum(cap, lo)
+    left = remaining - int(moved.sum())
+    for r in np.nonzero(cap > lo)[0][:left]:
+        moved[r] += 1
+    for r in range(counts.shape[0]):
+        if moved[r]:
+            counts[r] = (
+                _water_fill(counts[r], int(moved[r]), upper) if step > 0 else -_water_fill(-counts[r], int(moved[r]), 0)
+            )
+
+
+def _water_fill(c: IntArray, k: int, upper: int) -> IntArray:
+    """``k`` times: add one to the smallest entry below ``upper`` (lowest index on ties)."""
+    lo, hi = int(c.min()), upper
+    while lo < hi:  # largest level L with sum(max(L - c, 0)) <= k
+        mid = (lo + hi + 1) // 2
+        if int(np.maximum(mid - c, 0).sum()) <= k:
+            lo = mid
+        else:
+            hi = mid - 1
+    out = np.maximum(c, lo)
+    extra = k - int((out - c).sum())
+    if extra:
+        at = np.nonzero(out == lo)[0][:extra]
+        out[at] += 1
+    result: IntArray = out.astype(np.int64)
+    return result
 
 
 def _swap_max_group_first(counts: IntArray, ep: int) -> IntArray:

@@ -100,23 +100,29 @@ def test_write_is_atomic(tmp_path: Path) -> None:
 
 
 def _aic_power_law(tokens: int, experts: int, k: int, alpha: float, seed: int) -> list[int]:
-    """AIConfigurator's power-law counts (collector/helper.py), written out again for the test (ep=1)."""
+    """AIConfigurator's power-law counts (collector/helper.py ``_generate_power_law_distribution``),
+    written out again for the test (ep=1): one draw, clamped at ``tokens`` per expert, the overflow and
+    the rounding remainder handed one token at a time to the least (taken from the most) loaded
+    expert with room, lowest index on ties."""
     rng = np.random.default_rng(seed)
-    for _ in range(100):
-        xmin, xmax = (1.0, tokens * 0.8) if tokens * k > experts else (0.01, 2.0)
-        u = rng.random(experts)
-        x = ((xmax ** (1 - alpha) - xmin ** (1 - alpha)) * u + xmin ** (1 - alpha)) ** (1 / (1 - alpha))
-        c = [int(v) for v in np.round(x / x.sum() * tokens * k)]
-        delta = tokens * k - sum(c)
-        order = sorted(range(experts), key=lambda e: -c[e])
-        for i in range(abs(delta)):
-            if delta > 0:
-                c[order[i % experts]] += 1
-            else:
-                c[order[-(i % experts) - 1]] -= 1
-        if max(c) <= tokens:
-            return c
-    raise AssertionError("no valid draw")
+    xmin, xmax = (1.0, tokens * 0.8) if tokens * k > experts else (0.01, 2.0)
+    u = rng.random(experts)
+    x = ((xmax ** (1 - alpha) - xmin ** (1 - alpha)) * u + xmin ** (1 - alpha)) ** (1 / (1 - alpha))
+    c = [int(v) for v in np.round(x / x.sum() * tokens * k)]
+    overflow = sum(max(v - tokens, 0) for v in c)
+    c = [min(v, tokens) for v in c]
+    for _ in range(overflow):
+        room = [e for e in range(experts) if c[e] < tokens]
+        c[min(room, key=lambda e: c[e])] += 1
+    delta = tokens * k - sum(c)
+    for _ in range(abs(delta)):
+        if delta > 0:
+            room = [e for e in range(experts) if c[e] < tokens]
+            c[min(room, key=lambda e: c[e])] += 1
+        else:
+            full = [e for e in range(experts) if c[e] > 0]
+            c[max(full, key=lambda e: (c[e], -e))] -= 1
+    return c
 
 
 def test_mixtral_done_when_trace_by_hand(tmp_path: Path) -> None:

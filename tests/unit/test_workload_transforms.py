@@ -170,20 +170,42 @@ def test_power_law_reproducible_and_skewed() -> None:
 
 
 def test_power_law_matches_aiconfigurator_definition() -> None:
-    """Recompute AIConfigurator's sampling step by step with the same generator."""
-    tokens, experts, k, seed, alpha = 100, 16, 4, 11, 1.2
+    """Recompute AIConfigurator's ``_generate_power_law_distribution`` (collector/helper.py) step by
+    step with the same generator: one draw, clamp at T, round-robin over EP groups of the overflow and
+    of the rounding remainder, most loaded group swapped to group 0."""
+    tokens, experts, k, ep, seed, alpha = 100, 16, 4, 4, 11, 1.2
     rng = np.random.default_rng(seed)
     u = rng.random(experts)
     xmin, xmax = 1.0, tokens * 0.8
     x = ((xmax ** (1 - alpha) - xmin ** (1 - alpha)) * u + xmin ** (1 - alpha)) ** (1 / (1 - alpha))
     counts = np.round(x / x.sum() * tokens * k).astype(np.int64)
-    delta = tokens * k - counts.sum()
-    order = np.argsort(-counts, kind="stable")
-    for i in range(abs(delta)):
-        counts[order[i % experts] if delta > 0 else order[-(i % experts) - 1]] += 1 if delta > 0 else -1
-    if counts.max() <= tokens:  # first draw valid: no resampling happened
-        got = w.power_law_expert_counts(tokens, experts, k, 1, alpha, seed)
-        assert got.tolist() == counts.tolist()
+    overflow = int(np.maximum(counts - tokens, 0).sum())
+    c = np.minimum(counts, tokens).reshape(ep, -1)
+
+    def round_robin(remaining: int, step: int) -> None:
+        while remaining > 0:
+            for r in range(ep):
+                valid = np.nonzero(c[r] < tokens if step > 0 else c[r] > 0)[0]
+                if valid.size and remaining > 0:
+                    pick = np.argmin(c[r][valid]) if step > 0 else np.argmax(c[r][valid])
+                    c[r, valid[pick]] += step
+                    remaining -= 1
+
+    round_robin(overflow, 1)
+    delta = tokens * k - int(c.sum())
+    round_robin(abs(delta), 1 if delta > 0 else -1)
+    best = int(np.argmax(c.sum(axis=1)))
+    c[[0, best]] = c[[best, 0]]
+    got = w.power_law_expert_counts(tokens, experts, k, ep, alpha, seed)
+    assert got.tolist() == c.reshape(-1).tolist()
+    assert got.max() <= tokens and got.sum() == tokens * k
+
+
+def test_power_law_clamps_hot_expert_at_tokens() -> None:
+    """A heavy draw keeps its hot expert at T tokens (clamped, not redrawn): AIConfigurator's
+    TensorRT-LLM MoE data at EP8 has rank 0 holding every token in most draws."""
+    full = [w.power_law_expert_counts(4096, 8, 2, 8, 1.2, s)[0] == 4096 for s in range(20)]
+    assert sum(full) >= 10
 
 
 def test_route_trace_file(tmp_path: Path) -> None:
