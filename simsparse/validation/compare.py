@@ -318,6 +318,18 @@ def _gemm_op(
 
 
 def _elementwise(name: str, m: int, n: int, flops: float, n_inputs: int, dtype: str) -> Op:
+    """One memory-streaming kernel over an ``m x n`` output in ``dtype``: the engine reads ``n_inputs``
+    same-shape tensors from DRAM once and writes one (``simsparse.engine.timing.time_compute_op``).
+
+    Row re-reads that the kernel serves from registers, shared memory, L1 or L2 (the second pass of a
+    row-wise reduction over a row of a few KiB) are not DRAM passes and are not counted. Reduced
+    inputs much smaller than the output (an RMSNorm weight vector, a RoPE cos/sin row per token) are
+    not counted either: they are under 2% of the bytes of every Vidur and LLMCompass shape mapped here
+    and the op has no field for a second, smaller input. ``flops`` is per output element; kernels that
+    compute in fp32 (all mapped here do) run at the vector rate of ``dtype``; at the fp32 rate their
+    flops would still need at most 17% (GPT-3 GeLU) of the DRAM time of the same bytes, so the rate
+    never binds.
+    """
     return Op(
         name=name,
         kind="elementwise",
@@ -531,16 +543,87 @@ def _collective_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: st
     return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")
 
 
-_VIDUR_ELEMENTWISE: dict[str, tuple[str, float, int]] = {
-    # op: (width key, flops per element, inputs)
-    "input_layernorm": ("n_embd", 4.0, 1),
-    "post_attention_layernorm": ("n_embd", 4.0, 1),
-    "add": ("n_embd", 1.0, 2),
-    "mlp_act": ("n_expanded_embd", 5.0, 2),
+@dataclass(frozen=True, slots=True)
+class _StreamKernel:
+    """How one measured non-GEMM op runs: a single kernel streaming ``n_inputs`` tensors of
+    ``tokens x width`` in and one out, ``flops`` per output element (see :func:`_elementwise`)."""
+
+    width: str  # key of ``extra`` holding the row width
+    per_tp: bool  # width sharded by the tensor-parallel degree
+    n_inputs: int
+    flops: float
+    kernel: str  # what runs and where it is defined
+
+
+_VIDUR_ELEMENTWISE: dict[str, _StreamKernel] = {
+    # Vidur's profiler (vidur/profiling/mlp/mlp_impl.py @ microsoft/vidur) times each op with a
+    # record_function region and sums the CUDA durations of the kernels launched inside it (mlp_wrapper.py
+    # + utils/record_function_tracer.py): device time of every kernel in the region, no host launch gap.
+    # Every region below launches exactly one kernel (torch.empty of the output launches none).
+    "input_layernorm": _StreamKernel(
+        "n_embd",
+        False,
+        1,
+        4.0,
+        # sarathi RMSNorm -> csrc/layernorm_kernels.cu rms_norm_kernel: grid = tokens, block =
+        # min(hidden, 1024); pass 1 sums x*x in fp32 over the row, pass 2 re-reads the row (8-16 KiB,
+        # from L1/L2) and writes (fp16)(x * rsqrt) * weight. DRAM: 1 read + 1 write of the row (+ the
+        # hidden-size weight vector, L2-resident). Flops: x*x, +, *rsqrt, *weight.
+        "sarathi rms_norm_kernel (csrc/layernorm_kernels.cu)",
+    ),
+    "post_attention_layernorm": _StreamKernel(
+        "n_embd", False, 1, 4.0, "sarathi rms_norm_kernel (csrc/layernorm_kernels.cu), as input_layernorm"
+    ),
+    "add": _StreamKernel(
+        "n_embd",
+        False,
+        2,
+        1.0,
+        # GPTBlock._forward_with_post_attn_norm (Llama: post_attn_norm): ``residual + hidden_states``,
+        # one eager ATen vectorized_elementwise_kernel (CUDAFunctor_add) on fp16: 2 reads + 1 write.
+        "ATen vectorized add (residual + hidden_states)",
+    ),
+    "mlp_act": _StreamKernel(
+        "n_expanded_embd",
+        True,
+        2,
+        5.0,
+        # sarathi SiluAndMul -> csrc/activation_kernels.cu silu_and_mul_kernel: grid = tokens, block =
+        # min(d, 1024), d = n_expanded_embd / tp; reads both halves of the fused up-projection
+        # [tokens, 2d] (x and y, __ldg) and writes [tokens, d]: 2 reads + 1 write of width d.
+        # Flops: silu = x / (1 + exp(-x)) in fp32 (neg, exp, add, div) and * y.
+        "sarathi silu_and_mul_kernel (csrc/activation_kernels.cu)",
+    ),
 }
+"""Vidur's norm, residual-add and activation ops as the kernels the profiler times."""
+
+
+def _vidur_rope_width(extra: Mapping[str, str], tp: int) -> int:
+    """Row width the Vidur ``attn_rope`` kernel reads and writes in place.
+
+    sarathi ``RotaryEmbedding.forward`` -> csrc/pos_encoding_kernels.cu ``rotary_embedding_kernel``
+    (grid = tokens, block = min(heads * rot_dim / 2, 512)): rotates the q and k slices of the fused
+    qkv output in place (strided views, row stride (n_head + 2 n_kv_head) * head_dim / tp; each
+    slice is contiguous within a token, so no sector waste); v is not touched. Per token it reads
+    and writes (n_head + n_kv_head) / tp * head_dim fp16 values, 6 flops per rotated pair (3 per
+    element), plus one cos/sin cache row (rot_dim = head_dim fp16, ``model.to(float16)`` converts
+    the buffer) and the int64 position: under 2% of the bytes, not counted (:func:`_elementwise`).
+    mlp_impl.py asserts ``n_kv_head % tp == 0``.
+    """
+    n_embd, n_head, n_kv = int(extra["n_embd"]), int(extra["n_head"]), int(extra["n_kv_head"])
+    head_dim = n_embd // n_head
+    return (n_head // tp + max(n_kv // tp, 1)) * head_dim
 
 
 def _vidur_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _Expr:
+    """A Vidur per-op row (fp16, one GPU with the TP-sharded weights, no communication).
+
+    Linear ops: one ``F.linear`` (cuBLAS GEMM) each. Norms, add, activation: :data:`_VIDUR_ELEMENTWISE`.
+    ``attn_rope``: :func:`_vidur_rope_width`. ``emb``: sarathi ``VocabParallelEmbedding`` times only
+    ``F.embedding`` (the TP masking ops run outside the timer), i.e. one ATen ``index_select`` kernel
+    gathering ``tokens`` rows of ``n_embd`` fp16 values from the vocab/tp table with int64 ids drawn in
+    range (mlp_wrapper.py): 1 read + 1 write per gathered row.
+    """
     metric = row["metric"]
     if metric != "latency_us":
         raise _NotExpressible(f"{metric} computed by the source from a latency_us row (compared there)")
@@ -551,14 +634,11 @@ def _vidur_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) ->
     if op_name in ("attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj"):
         op = _gemm_op(op_name, _int(row["m"]), _int(row["n"]), _int(row["k"]), dtype, extra)
     elif op_name in _VIDUR_ELEMENTWISE:
-        key, flops, inputs = _VIDUR_ELEMENTWISE[op_name]
-        width = int(extra[key]) // (tp if key == "n_expanded_embd" else 1)
-        op = _elementwise(op_name, tokens, width, flops, inputs, dtype)
+        kern = _VIDUR_ELEMENTWISE[op_name]
+        width = int(extra[kern.width]) // (tp if kern.per_tp else 1)
+        op = _elementwise(op_name, tokens, width, kern.flops, kern.n_inputs, dtype)
     elif op_name == "attn_rope":
-        n_embd, n_head, n_kv = int(extra["n_embd"]), int(extra["n_head"]), int(extra["n_kv_head"])
-        head_dim = n_embd // n_head
-        width = (n_head // tp + max(n_kv // tp, 1)) * head_dim
-        op = _elementwise(op_name, tokens, width, 3.0, 1, dtype)
+        op = _elementwise(op_name, tokens, _vidur_rope_width(extra, tp), 3.0, 1, dtype)
     elif op_name == "emb":
         op = Op(
             name="emb",
@@ -577,6 +657,27 @@ def _vidur_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) ->
 
 
 def _llmcompass_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _Expr:
+    """A GPT-3-175B TP4 layer-op row of LLMCompass (``software_model/*.py run_on_gpu``, A100).
+
+    Every op is timed on the host: ``time.time()`` around the call plus ``torch.cuda.synchronize()``,
+    median over the iterations after 3 warm-ups, on a fresh ``torch.randn(shape, dtype=float16)``
+    input, so each time holds the Python/ATen dispatch, the launch and the kernel. Non-GEMM ops, one
+    kernel each, fp16 in and out, fp32 arithmetic:
+
+    * ``Softmax``: eager ``torch.softmax(x, dim=-1)`` on [b, h/tp, s, s] (prefill) or [b, h/tp, 1, kv]
+      (decode): ATen ``cunn_SoftMaxForward`` family (rows of 2048 / 3073 fp16 are over the 1024 limit of
+      the warp-persistent kernel); max, sum of exp and the normalized write run over a row held in
+      registers/shared memory or re-read from L1/L2 (4-6 KiB rows): 1 DRAM read + 1 write. Flops: max,
+      subtract, exp, sum, divide.
+    * ``LayerNorm``: ``@torch.compile`` of ``torch.layer_norm(x, [d])`` without weight or bias: one
+      Inductor/Triton reduction kernel per call (Welford mean/variance in fp32, then normalize); a row of
+      12288 fp16 (24 KiB) that a looped reduction re-reads is served from L2: 1 DRAM read + 1 write.
+      ``run_on_gpu`` in ``software_model/transformer.py`` subtracts ``gpu_kernel_launch_overhead()``
+      (median host time of the compiled call on a (1, 1, 1) tensor), so the row is predicted without
+      the preset's ``kernel_launch_s`` (``subtract_launch``).
+    * ``GeLU``: ``@torch.compile`` of ``gelu(x, approximate="tanh")``: one Triton pointwise kernel, 1 read
+      + 1 write; flops of x * 0.5 * (1 + tanh(0.79788456 * x * (1 + 0.044715 * x * x))).
+    """
     if row["metric"] != "latency_us":
         raise _NotExpressible(f"metric {row['metric']!r} not modeled for transformer_op")
     op_name = extra.get("op", "")
