@@ -83,8 +83,13 @@ def check_dtype(unit: MatrixUnit, op: Op) -> None:
         )
 
 
-def _run_stream(load: np.ndarray, compute: np.ndarray, store: np.ndarray) -> tuple[float, bool]:
-    """Makespan of a double-buffered step stream; extrapolates long uniform streams."""
+def _run_stream(
+    load: np.ndarray, compute: np.ndarray, store: np.ndarray, *, shared_port: bool = False
+) -> tuple[float, bool]:
+    """Makespan of a double-buffered step stream; extrapolates long uniform streams.
+
+    ``shared_port``: loads and stores use one DRAM bus (reads and writes share its bandwidth).
+    """
     n = len(load)
     uniform = n > MAX_STEPS and np.ptp(load) == 0 and np.ptp(compute) == 0 and np.ptp(store) == 0
     if n > MAX_STEPS and not uniform:
@@ -93,19 +98,19 @@ def _run_stream(load: np.ndarray, compute: np.ndarray, store: np.ndarray) -> tup
         load = np.add.reduceat(load, np.arange(0, n, reps))
         compute = np.add.reduceat(compute, np.arange(0, n, reps))
         store = np.add.reduceat(store, np.arange(0, n, reps))
-        span, _ = _run_stream(load, compute, store)
+        span, _ = _run_stream(load, compute, store, shared_port=shared_port)
         return span, True
     if uniform:
         head = MAX_STEPS // 2
-        t1 = _makespan(load[:head], compute[:head], store[:head])
-        t2 = _makespan(load[: 2 * head], compute[: 2 * head], store[: 2 * head])
+        t1 = _makespan(load[:head], compute[:head], store[:head], shared_port)
+        t2 = _makespan(load[: 2 * head], compute[: 2 * head], store[: 2 * head], shared_port)
         per = (t2 - t1) / head
         return t2 + per * (n - 2 * head), True
-    return _makespan(load, compute, store), False
+    return _makespan(load, compute, store, shared_port), False
 
 
-def _makespan(load: np.ndarray, compute: np.ndarray, store: np.ndarray) -> float:
-    tasks = pipeline_tasks(load, compute, store, len(load), 2)
+def _makespan(load: np.ndarray, compute: np.ndarray, store: np.ndarray, shared_port: bool) -> float:
+    tasks = pipeline_tasks(load, compute, store, len(load), 2, shared_port=shared_port)
     _, finish, _ = schedule(tasks["duration"], tasks["resource"], tasks["capacity"], tasks["dep_ptr"], tasks["dep_idx"])
     return float(finish.max()) if len(finish) else 0.0
 
@@ -223,7 +228,7 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         comp = np.repeat(comp_c / chunks, chunks)
         # results stream out as the tiles finish their K slices (epilogue overlapped per slice)
         store = np.full(waves * chunks, store_wave / chunks / dram_wbw)
-        span, extrap = _run_stream(load, comp, store)
+        span, extrap = _run_stream(load, comp, store)  # loads include L2 fills; C drains through L2
         return dict(
             tiles=tiles,
             waves=waves,
@@ -362,7 +367,7 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     load = np.full(steps, dram_read / steps / dram_bw)
     comp = np.full(steps, comp_total / steps)
     store = np.full(steps, c_bytes / steps / dram_wbw)
-    span, extrap = _run_stream(load, comp, store)
+    span, extrap = _run_stream(load, comp, store, shared_port=True)
     stall = span - comp_total
     # transfers below half a cycle are hidden in the array's skewed operand injection
     stall_int = float(round(stall))
@@ -400,7 +405,7 @@ def _streaming(device: Device, op: Op, read_bytes: float, write_bytes: float, fl
     load = np.full(steps, read_bytes / steps / dram_bw)
     comp = np.full(steps, flops / rate / steps)
     store = np.full(steps, write_bytes / steps / dram_wbw)
-    span, extrap = _run_stream(load, comp, store)
+    span, extrap = _run_stream(load, comp, store, shared_port=True)
     latency = h.dram.latency_ns * f
     stalls = _account(device, span, float(comp.sum()), {h.dram.name: float(load.sum() + store.sum())}, latency, 0.0)
     return OpTiming(
