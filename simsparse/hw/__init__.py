@@ -418,7 +418,14 @@ class Interconnect:
     inside a node, NICs between nodes). ``sustained_fraction`` is the measured fraction of the
     link bandwidth that collectives reach at large messages (bus bandwidth over link bandwidth).
     ``collective_overhead_s`` is the fixed software cost of one collective call beyond a kernel
-    launch (NCCL proxy set-up and the first handshake), fitted from small-message latencies.
+    launch and ``link_latency_ns`` the latency of one ring step; on NCCL fabrics (switch, PCIe tree,
+    multi-node) they are the LL-protocol base and per-hop latencies, from which LL128/Simple/NVLS
+    latencies follow by NCCL's published ratios (``models/interconnect/nccl.py``).
+    ``p2p_sustained_fraction`` is the measured bus-bandwidth fraction of point-to-point traffic
+    (all-to-all; 0 = ``sustained_fraction``), ``p2p_overhead_s`` the fixed cost of one grouped
+    send/recv call beyond a kernel launch, and ``nvls_sustained_fraction`` the algorithm bandwidth of
+    an NVLink-SHARP (in-switch reduction) all-reduce as a fraction of the per-device link bandwidth
+    (0 = the switch has no NVLS).
     """
 
     topology: Literal["none", "switch", "ring", "torus2d", "pcie_tree", "multi_node"] = "none"
@@ -431,6 +438,9 @@ class Interconnect:
     nic_latency_ns: float = 0.0
     sustained_fraction: float = 1.0
     collective_overhead_s: float = 0.0
+    p2p_sustained_fraction: float = 0.0
+    p2p_overhead_s: float = 0.0
+    nvls_sustained_fraction: float = 0.0
     energy_pj_per_byte: float = 0.0
 
     def __post_init__(self) -> None:
@@ -446,6 +456,18 @@ class Interconnect:
         c.positive("sustained_fraction", self.sustained_fraction)
         if isinstance(self.sustained_fraction, (int, float)) and self.sustained_fraction > 1:
             c.fail("sustained_fraction", "a fraction in (0, 1]", self.sustained_fraction)
+        for name in ("p2p_sustained_fraction", "nvls_sustained_fraction"):
+            value = getattr(self, name)
+            c.positive(name, value, allow_zero=True)
+            if isinstance(value, (int, float)) and value > 1:
+                c.fail(name, "a fraction in [0, 1] (0: not used)", value)
+        c.positive("p2p_overhead_s", self.p2p_overhead_s, allow_zero=True)
+        if self.nvls_sustained_fraction and self.topology != "switch":
+            c.fail(
+                "nvls_sustained_fraction",
+                "0 unless topology is 'switch' (NVLS reduces in the NVSwitch)",
+                self.nvls_sustained_fraction,
+            )
         if self.topology == "torus2d" and (len(self.torus_dims) != 2 or any(d < 1 for d in self.torus_dims)):
             c.fail("torus_dims", "two dimensions >= 1 for a torus2d", list(self.torus_dims))
         if self.topology == "multi_node":

@@ -16,12 +16,23 @@ The fitted fields (dotted paths of :func:`simsparse.hw.numeric_fields`) and thei
     bf16/fp16 GEMM rows (CUDA-graph or CUDA-event timed, no host timing), minus the preset's DRAM
     latency (which the engine adds to every op); clipped at 0.
 ``interconnect.sustained_fraction``
-    Median, over NCCL all-reduce rows of >= 64 MiB, of the bus bandwidth ``2 (p-1)/p bytes / measured_s``
-    over the per-GPU NVLink bandwidth ``link_gb_per_s x n_links_per_device``.
+    Median, over NCCL all-reduce rows of >= 64 MiB that run a ring (on an NVLS switch: fewer than 3
+    GPUs), of the bus bandwidth ``2 (p-1)/p bytes / measured_s`` over the per-GPU NVLink bandwidth
+    ``link_gb_per_s x n_links_per_device`` (the Simple-protocol bus bandwidth of NCCL's model).
+``interconnect.nvls_sustained_fraction`` (only where the preset's switch has NVLS, i.e. the field > 0)
+    Median, over all-reduce rows of >= 64 MiB on >= 3 GPUs, of the algorithm bandwidth
+    ``bytes / measured_s`` over the per-GPU NVLink bandwidth.
 ``interconnect.link_latency_ns`` and ``interconnect.collective_overhead_s``
-    Slope and intercept of the least-squares line ``measured_s - kernel_launch_s - bandwidth term =
-    overhead + 2 (p-1) x latency`` over all-reduce rows of <= 64 KiB on several GPU counts (the
-    per-step latency of the ring model and the fixed cost of a call); clipped at 0.
+    Slope and intercept of the least-squares line ``measured_s - kernel_launch_s - LL bandwidth term
+    = overhead + 2 (p-1) x latency`` over all-reduce rows of <= 64 KiB on several GPU counts (NCCL
+    runs LL there; the LL bus bandwidth is NCCL's 1/4 of the Simple one): the LL base and per-hop
+    latency, from which LL128/Simple/NVLS follow by NCCL's ratios; clipped at 0.
+``interconnect.p2p_sustained_fraction``
+    Median, over all-to-all rows of >= 64 MiB, of the bus bandwidth ``(p-1)/p bytes / measured_s``
+    over the per-GPU NVLink bandwidth.
+``interconnect.p2p_overhead_s``
+    Mean, over all-to-all rows of <= 64 KiB, of ``measured_s - kernel_launch_s - bandwidth term - one
+    hop`` (protocol as NCCL picks it per peer, LL up to 16 KiB); clipped at 0.
 
 :func:`refine_with_model` then makes the efficiency fractions consistent with the engine; the
 shipped A100/H100 presets carry the refined values.
@@ -43,6 +54,7 @@ import pandas as pd
 from simsparse.config import load_hardware
 from simsparse.errors import SimulationError
 from simsparse.hw import System
+from simsparse.models.interconnect import nccl
 from simsparse.units import DTYPE_BITS, canonical_dtype
 
 from .compare import compare_frame
@@ -70,6 +82,9 @@ CALIBRATION_FIELDS: tuple[str, ...] = (
     "interconnect.sustained_fraction",
     "interconnect.link_latency_ns",
     "interconnect.collective_overhead_s",
+    "interconnect.p2p_sustained_fraction",
+    "interconnect.p2p_overhead_s",
+    "interconnect.nvls_sustained_fraction",
 )
 
 COMPUTE_MIN_US = 200.0
@@ -183,12 +198,16 @@ def fit_constants(
                 f"memory-bound bf16/fp16 GEMM rows of {sets(mem['dataset'])} (fitted bandwidth "
                 f"{1 / slope / 1e9:.0f} GB/s), minus the preset DRAM latency {hbm.latency_ns:.0f} ns",
             )
-    ic = hw_multi.interconnect
-    ar = []
-    for r in df[(df["kind"] == "allreduce") & (df["metric"] == "latency_us")].to_dict("records"):
+    out.update(_fit_interconnect(df, hw_multi, out.get("device.kernel_launch_s", (dev.kernel_launch_s, ""))[0]))
+    return out
+
+
+def _collective_rows(df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    rows = []
+    for r in df[(df["kind"] == kind) & (df["metric"] == "latency_us")].to_dict("records"):
         extra = parse_extra(r["extra"])
         if "num_gpus" in extra and ("message_bytes" in extra or "bytes" in extra):
-            ar.append(
+            rows.append(
                 {
                     "p": int(extra["num_gpus"]),
                     "bytes": float(extra.get("message_bytes", extra.get("bytes", "0"))),
@@ -196,36 +215,87 @@ def fit_constants(
                     "dataset": r["dataset"],
                 }
             )
-    a = pd.DataFrame.from_records(ar)
-    if not a.empty and ic.topology != "none":
-        nvlink = ic.link_gb_per_s * ic.n_links_per_device * 1e9
+    return pd.DataFrame.from_records(rows, columns=["p", "bytes", "seconds", "dataset"])
+
+
+def _fit_interconnect(df: pd.DataFrame, hw_multi: System, launch: float) -> Constants:
+    """The interconnect rules of the module docstring (NCCL protocol model, ``models/interconnect``)."""
+    ic = hw_multi.interconnect
+    out: Constants = {}
+    if ic.topology == "none":
+        return out
+    sets = lambda x: ", ".join(sorted(set(x)))  # noqa: E731
+    nvlink = ic.link_gb_per_s * ic.n_links_per_device * 1e9
+    a = _collective_rows(df, "allreduce")
+    t = _collective_rows(df, "alltoall")
+    nvls = ic.topology == "switch" and ic.nvls_sustained_fraction > 0
+    eff = ic.sustained_fraction
+    if not a.empty:
         large = a[a["bytes"] >= LARGE_MESSAGE_BYTES]
-        if len(large):
-            bus = 2 * (large["p"] - 1) / large["p"] * large["bytes"] / large["seconds"]
-            frac = float(np.median(bus / nvlink))
+        ring = large[large["p"] < nccl.NVLS_MIN_DEVICES] if nvls else large
+        if len(ring):
+            bus = 2 * (ring["p"] - 1) / ring["p"] * ring["bytes"] / ring["seconds"]
+            eff = min(float(np.median(bus / nvlink)), 1.0)
             out["interconnect.sustained_fraction"] = (
-                round(min(frac, 1.0), 4),
-                f"median all-reduce bus bandwidth / NVLink per-GPU bandwidth ({nvlink / 1e9:.0f} GB/s) over "
-                f"{len(large)} rows >= {LARGE_MESSAGE_BYTES >> 20} MiB of {', '.join(sorted(set(large['dataset'])))}",
+                round(eff, 4),
+                f"median ring all-reduce bus bandwidth 2(p-1)/p x bytes / measured over the NVLink per-GPU "
+                f"bandwidth ({nvlink / 1e9:.0f} GB/s) over {len(ring)} rows >= {LARGE_MESSAGE_BYTES >> 20} MiB"
+                + (f" on < {nccl.NVLS_MIN_DEVICES} GPUs (NVLS off)" if nvls else "")
+                + f" of {sets(ring['dataset'])}",
             )
-            eff = frac
-        else:
-            eff = ic.sustained_fraction
+        if nvls:
+            sel = large[large["p"] >= nccl.NVLS_MIN_DEVICES]
+            if len(sel):
+                frac = min(float(np.median(sel["bytes"] / sel["seconds"] / nvlink)), 1.0)
+                out["interconnect.nvls_sustained_fraction"] = (
+                    round(frac, 4),
+                    f"median all-reduce algorithm bandwidth bytes / measured over the NVLink per-GPU bandwidth "
+                    f"({nvlink / 1e9:.0f} GB/s) over {len(sel)} rows >= {LARGE_MESSAGE_BYTES >> 20} MiB on >= "
+                    f"{nccl.NVLS_MIN_DEVICES} GPUs (NVLS eligible) of {sets(sel['dataset'])}",
+                )
         small = a[a["bytes"] <= SMALL_MESSAGE_BYTES]
         if len(small) >= 3 and small["p"].nunique() >= 2:
-            launch = out.get("device.kernel_launch_s", (dev.kernel_launch_s, ""))[0]
-            bw_term = 2 * (small["p"] - 1) / small["p"] * small["bytes"] / (nvlink * eff)
+            ll_bus = nccl.bandwidth_factor("LL", all_reduce=True, simple_gb_per_s=nvlink * eff / 1e9) * 1e9
+            bw_term = 2 * (small["p"] - 1) / small["p"] * small["bytes"] / ll_bus
             steps = (2 * (small["p"] - 1)).to_numpy(dtype=float)
             rest = (small["seconds"] - launch - bw_term).to_numpy(dtype=float)
             alpha, overhead = np.polyfit(steps, rest, 1)
-            rows = f"{len(small)} all-reduce rows <= {SMALL_MESSAGE_BYTES >> 10} KiB on {sorted(set(small['p']))} GPUs of {', '.join(sorted(set(small['dataset'])))}"
+            rows = f"{len(small)} all-reduce rows <= {SMALL_MESSAGE_BYTES >> 10} KiB on {sorted(set(small['p']))} GPUs of {sets(small['dataset'])}"
+            rule = "(measured - kernel_launch_s - LL bandwidth term) vs the 2(p-1) ring steps (NCCL picks LL there)"
             out["interconnect.link_latency_ns"] = (
                 round(max(float(alpha), 0.0) * 1e9, 1),
-                f"least-squares slope of (measured - kernel_launch_s - bandwidth term) vs the 2(p-1) ring steps over {rows}",
+                f"LL per-hop latency: least-squares slope of {rule} over {rows}",
             )
             out["interconnect.collective_overhead_s"] = (
                 float(f"{max(float(overhead), 0.0):.3g}"),
-                f"least-squares intercept of (measured - kernel_launch_s - bandwidth term) vs the 2(p-1) ring steps over {rows}",
+                f"LL base latency: least-squares intercept of {rule} over {rows}",
+            )
+    if not t.empty:
+        large = t[t["bytes"] >= LARGE_MESSAGE_BYTES]
+        p2p = ic.p2p_sustained_fraction or eff
+        if len(large):
+            bus = (large["p"] - 1) / large["p"] * large["bytes"] / large["seconds"]
+            p2p = min(float(np.median(bus / nvlink)), 1.0)
+            out["interconnect.p2p_sustained_fraction"] = (
+                round(p2p, 4),
+                f"median all-to-all bus bandwidth (p-1)/p x bytes / measured over the NVLink per-GPU bandwidth "
+                f"({nvlink / 1e9:.0f} GB/s) over {len(large)} rows >= {LARGE_MESSAGE_BYTES >> 20} MiB of "
+                f"{sets(large['dataset'])}",
+            )
+        small = t[t["bytes"] <= SMALL_MESSAGE_BYTES]
+        if len(small):
+            hop = out.get("interconnect.link_latency_ns", (ic.link_latency_ns, ""))[0] * 1e-9
+            resid: list[float] = []
+            for rec in small.to_dict("records"):
+                p, n_bytes, seconds = int(rec["p"]), float(rec["bytes"]), float(rec["seconds"])
+                proto = nccl.p2p_protocol(n_bytes / p)
+                bus_bw = nccl.bandwidth_factor(proto, all_reduce=False, simple_gb_per_s=nvlink * p2p / 1e9) * 1e9
+                resid.append(seconds - launch - (p - 1) / p * n_bytes / bus_bw - nccl.hop_latency_s(proto, hop))
+            out["interconnect.p2p_overhead_s"] = (
+                float(f"{max(float(np.mean(resid)), 0.0):.3g}"),
+                f"mean of (measured - kernel_launch_s - bandwidth term - one protocol hop) over {len(small)} "
+                f"all-to-all rows <= {SMALL_MESSAGE_BYTES >> 10} KiB on {sorted(set(small['p']))} GPUs of "
+                f"{sets(small['dataset'])}",
             )
     return out
 

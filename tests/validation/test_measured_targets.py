@@ -87,10 +87,6 @@ def test_moe_power_law_over_balanced_ratio_within_10_percent(comparison: pd.Data
     assert worst <= 0.10, f"worst ratio error {worst:.1%} > 10%\n{text}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured collectives MAPE 19.1% (all-reduce 14-21%, all-to-all 20-26%, predicted too fast) vs target 15%; see issue 5",
-)
 def test_collectives_mape_within_15_percent(comparison: pd.DataFrame) -> None:
     g = _groups(comparison)["collectives"]
     text = table(g, ["gpu", "kind"])
