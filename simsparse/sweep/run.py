@@ -26,7 +26,7 @@ from simsparse.errors import ConfigError, SimsparseError, closest
 from .cache import ResultStore
 from .space import Plan, Point, plan
 from .spec import SweepSpec, load_sweep
-from .worker import Item, Job, Record, run_batch
+from .worker import Item, Job, Record, metric_value, run_batch
 
 __all__ = ["EXECUTORS", "pareto", "skipped", "sweep"]
 
@@ -36,13 +36,44 @@ EXECUTORS: tuple[str, ...] = ("local", "dask", "dask-local")
 SKIPPED_ATTR = "skipped"
 
 
-def _batches(points: Sequence[Point], n_workers: int) -> list[list[Item]]:
-    """Consecutive points in batches: about 8 batches per worker, at most 64 points each."""
+def _batches(points: Sequence[Point], n_workers: int, per_worker: int = 8, most: int = 64) -> list[list[Item]]:
+    """Consecutive points in batches: about ``per_worker`` batches per worker, at most ``most`` points each.
+
+    Each batch is one task and one cache part (a kill loses at most the batches in flight).
+    Locally a batch costs little, so batches stay small (frequent parts, a smooth progress bar);
+    a Dask task costs milliseconds of scheduler and network time, so Dask gets about two large
+    batches per worker.
+    """
     if not points:
         return []
-    size = max(1, min(64, math.ceil(len(points) / (max(n_workers, 1) * 8))))
+    size = max(1, min(most, math.ceil(len(points) / (max(n_workers, 1) * per_worker))))
     items: list[Item] = [(p.key, p.index, p.workload, p.values) for p in points]
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+DASK_BATCHES_PER_WORKER = 2
+DASK_BATCH_MOST = 1024
+"""Dask batches: about two per worker, at most this many points (a lost worker loses no more)."""
+
+
+_INSTALLED: dict[str, Job] = {}
+
+
+def _install(job: Job) -> None:
+    """Pool initializer: keep the job in the worker process (sent once, not with every batch)."""
+    _INSTALLED.clear()
+    _INSTALLED[job.token] = job
+
+
+def _run_installed(token: str, items: list[Item]) -> list[Record]:
+    return run_batch(_INSTALLED[token], items)
+
+
+def _job_token(spec: SweepSpec, digest: str) -> str:
+    h = hashlib.sha256()
+    h.update(repr(spec).encode())
+    h.update(digest.encode())
+    return h.hexdigest()[:32]
 
 
 def _spec_digest(spec: SweepSpec, p: Plan) -> str:
@@ -59,9 +90,11 @@ def _run_local(job: Job, batches: list[list[Item]], n_jobs: int, on_done: Callab
             on_done(run_batch(job, batch))
         return
     ctx = multiprocessing.get_context("fork") if "fork" in multiprocessing.get_all_start_methods() else None
-    pool = ProcessPoolExecutor(max_workers=min(n_jobs, len(batches)), mp_context=ctx)
+    pool = ProcessPoolExecutor(
+        max_workers=min(n_jobs, len(batches)), mp_context=ctx, initializer=_install, initargs=(job,)
+    )
     try:
-        pending: set[Future[list[Record]]] = {pool.submit(run_batch, job, b) for b in batches}
+        pending: set[Future[list[Record]]] = {pool.submit(_run_installed, job.token, b) for b in batches}
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
@@ -113,7 +146,9 @@ def _connect(executor: str, scheduler: str | None, n_jobs: int, timeout_s: float
 def _run_dask(client: Any, job: Job, batches: list[list[Item]], on_done: Callable[[list[Record]], None]) -> None:
     distributed: Any = importlib.import_module("distributed")
 
-    futures = [client.submit(run_batch, job, b, pure=False, retries=3) for b in batches]
+    # the job once to every worker (a worker joining later fetches it from a peer), not with every task
+    job_future = client.scatter(job, broadcast=True, hash=False)
+    futures = [client.submit(run_batch, job_future, b, pure=False, retries=3) for b in batches]
     try:
         for fut in distributed.as_completed(futures):
             try:
@@ -123,16 +158,6 @@ def _run_dask(client: Any, job: Job, batches: list[list[Item]], on_done: Callabl
     except BaseException:
         client.cancel(futures)
         raise
-
-
-def _metric(summary: dict[str, Any], name: str) -> Any:
-    if name in summary:
-        value = summary[name]
-    else:
-        head, _, rest = name.partition(".")
-        value = summary.get(head)
-        value = value.get(rest) if isinstance(value, dict) and rest else None
-    return None if isinstance(value, (dict, list)) else value
 
 
 def _table(p: Plan, store: ResultStore, failures: dict[str, Record]) -> pd.DataFrame:
@@ -162,10 +187,13 @@ def _table(p: Plan, store: ResultStore, failures: dict[str, Record]) -> pd.DataF
         if rec.status != "ok":
             skipped_rows.append({**base, "status": rec.status, "reason": rec.reason})
             continue
-        summary = json.loads(rec.summary)
         row = dict(base)
-        for m in spec.metrics:
-            row[m] = _metric(summary, m)
+        if rec.metrics is not None and rec.metrics[0] == spec.metrics:
+            row.update(zip(spec.metrics, rec.metrics[1], strict=True))
+        else:
+            summary = json.loads(rec.summary)
+            for m in spec.metrics:
+                row[m] = metric_value(summary, m)
         row["point_hash"] = pt.key
         rows.append(row)
     columns = ["point", "workload", *cols, *spec.metrics, "point_hash"]
@@ -254,17 +282,18 @@ def sweep(
         "sweep %s: %d points, %d cached, %d to compute (%s)", spec.name, len(p.points), n_cached, len(todo), executor
     )
     store.write_manifest(digest, {"sweep": spec.name, "n_points": len(p.points), "fidelity": spec.fidelity})
-    job = Job(spec=spec, system=p.system)
+    job = Job(spec=spec, system=p.system, token=_job_token(spec, digest))
     failures: dict[str, Record] = {}
     clients = _connect(executor, scheduler, jobs, scheduler_timeout_s) if executor != "local" and todo else None
     client = next(clients) if clients is not None else None  # connects (or fails) before any work
     try:
         from tqdm import tqdm
 
-        n_workers = jobs
         if client is not None:
             n_workers = max(1, len(client.scheduler_info().get("workers", {})) or jobs)
-        batches = _batches(todo, n_workers)
+            batches = _batches(todo, n_workers, DASK_BATCHES_PER_WORKER, DASK_BATCH_MOST)
+        else:
+            batches = _batches(todo, jobs)
         with tqdm(
             total=len(p.points),
             initial=n_cached,

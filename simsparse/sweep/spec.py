@@ -42,6 +42,7 @@ from typing import Any, Literal
 from simsparse.config import load_hardware, parse_yaml, preset_path, structure, unstructure
 from simsparse.config.yamlio import Lines
 from simsparse.errors import ConfigError, ConfigErrors, SimsparseError, closest
+from simsparse.hw import System
 
 __all__ = [
     "BUILDERS",
@@ -373,18 +374,32 @@ def _params(fn: Callable[..., Any]) -> dict[str, inspect.Parameter]:
 
 def workload_keys(ws: WorkloadSpec) -> tuple[list[str], dict[str, inspect.Parameter]]:
     """Keys ``workload.<key>`` may name for ``ws`` and the parameters of its builder/loader."""
-    if ws.builder:
-        params = dict(_params(builder_function(ws.builder)))
+    fn = builder_function(ws.builder) if ws.builder else model_loader()
+    keys, params = _workload_keys(fn, bool(ws.builder))
+    return list(keys), dict(params)
+
+
+@functools.lru_cache(maxsize=64)
+def _workload_keys(fn: Callable[..., Any], is_builder: bool) -> tuple[tuple[str, ...], dict[str, inspect.Parameter]]:
+    """:func:`workload_keys` of a builder or loader function (cached: every point asks; do not mutate)."""
+    if is_builder:
+        params = dict(_params(fn))
     else:
-        params = dict(_params(model_loader()))
+        params = dict(_params(fn))
         first = next(iter(params), "")
         if first and params[first].kind is not inspect.Parameter.KEYWORD_ONLY:
             params.pop(first)  # the model name
         for key in SCENARIO_KEYS:
             params.setdefault(key, inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY))
     params = {k: p for k, p in params.items() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and k != "name"}
-    keys = sorted(set(params) | set(TRANSFORMS))
+    keys = tuple(sorted(set(params) | set(TRANSFORMS)))
     return keys, params
+
+
+def workload_params(ws: WorkloadSpec) -> Mapping[str, inspect.Parameter]:
+    """The parameters of the builder/loader of ``ws`` (shared, read-only: for per-point use)."""
+    fn = builder_function(ws.builder) if ws.builder else model_loader()
+    return _workload_keys(fn, bool(ws.builder))[1]
 
 
 def is_transform(ws: WorkloadSpec, key: str, params: Mapping[str, Any]) -> bool:
@@ -612,9 +627,27 @@ def _param_type_error(param: inspect.Parameter | None, value: Any) -> str | None
     return _type_error(base, value)
 
 
-def _base_hardware(spec: SweepSpec) -> dict[str, Any]:
-    data: dict[str, Any] = unstructure(load_hardware(spec.hardware))
-    return data
+@functools.lru_cache(maxsize=16)
+def _load_file(path: str, _mtime_ns: int, _size: int) -> System:
+    return load_hardware(Path(path))
+
+
+def base_system(hardware: str) -> System:
+    """The :class:`~simsparse.hw.System` of a spec's ``hardware`` (preset name or YAML path).
+
+    Parsed once per process and file version (keyed by path, modification time and size): the
+    strict line-tracking YAML parse costs tens of milliseconds, a lot for a short sweep. Systems
+    are immutable, so sharing one is safe.
+    """
+    text = str(hardware)
+    try:
+        is_file = text.endswith((".yaml", ".yml")) or os.sep in text
+        path = Path(text) if is_file else preset_path("hwconfigs", text)
+        st = path.stat()
+        resolved = str(path.resolve())
+    except (ConfigError, OSError):
+        return load_hardware(text)  # raises the loader's own error
+    return _load_file(resolved, st.st_mtime_ns, st.st_size)
 
 
 def validate_spec(spec: SweepSpec, *, lines: Lines | None = None, file: str | None = None) -> dict[str, Any]:
@@ -622,6 +655,13 @@ def validate_spec(spec: SweepSpec, *, lines: Lines | None = None, file: str | No
 
     Returns the base hardware as plain data. Raises :class:`ConfigErrors` listing every problem.
     """
+    return validate_spec_and_system(spec, lines=lines, file=file)[0]
+
+
+def validate_spec_and_system(
+    spec: SweepSpec, *, lines: Lines | None = None, file: str | None = None
+) -> tuple[dict[str, Any], System]:
+    """:func:`validate_spec`, also returning the base :class:`~simsparse.hw.System` (loaded once)."""
     errors: list[ConfigError] = []
     lines = lines or {}
 
@@ -639,7 +679,8 @@ def validate_spec(spec: SweepSpec, *, lines: Lines | None = None, file: str | No
         errors.append(ConfigError(text, expected, got, file=file, line=line, has_got=has_got))
 
     try:
-        hw = _base_hardware(spec)
+        system = base_system(spec.hardware)
+        hw: dict[str, Any] = unstructure(system)
     except ConfigError as exc:
         fail(("hardware",), f"a hardware preset name or YAML file that loads ({exc.message})", spec.hardware)
         raise ConfigErrors(errors) from None
@@ -809,7 +850,7 @@ def validate_spec(spec: SweepSpec, *, lines: Lines | None = None, file: str | No
                 )
     if errors:
         raise ConfigErrors(errors)
-    return hw
+    return hw, system
 
 
 def sweep_from_dict(
