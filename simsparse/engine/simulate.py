@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections.abc import Sequence
@@ -217,11 +218,11 @@ def _collective(system: System, op: Op, fidelity: str) -> OpTiming:
     )
 
 
-def _check_fit(system: System, workload: Any) -> None:
+def _check_fit(system: System, workload: Any) -> dict[str, float] | None:
     fn = getattr(workload, "memory_per_device", None)
     if fn is None:
-        return
-    mem = fn()
+        return None
+    mem: dict[str, float] = fn()
     need = float(sum(float(v) for v in mem.values()))
     cap = float(system.device.dram.capacity_bytes)
     if need > cap:
@@ -231,6 +232,7 @@ def _check_fit(system: System, workload: Any) -> None:
             f"{cap / 2**30:.1f} GiB per device (device.memory[{system.device.dram.name}].capacity_bytes), "
             f"got {need / 2**30:.1f} GiB ({parts}); use more devices (tp/ep/pp), quantization or a smaller batch"
         )
+    return mem
 
 
 def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> SimResult:
@@ -254,7 +256,7 @@ def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> Sim
             f"parallelism: expected tp*pp and ep*pp to be at most the {hw.n_devices} device(s) of {hw.name}, "
             f"got tp={tp} ep={ep} pp={pp}"
         )
-    _check_fit(hw, workload)
+    memory = _check_fit(hw, workload)
     rows: list[_Row] = []
     notes: list[str] = []
     for op in workload.ops:
@@ -278,7 +280,7 @@ def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> Sim
             rows.append(_Row(op=op, device=-1, t=_time_op(hw, op, fidelity)))
         if rows[-1].t.extrapolated:
             notes.append(f"{op.name}: long regular tile stream extrapolated from its simulated steady state")
-    return _account(hw, workload, rows, fidelity, notes, (tp, ep, pp))
+    return _account(hw, workload, rows, fidelity, notes, (tp, ep, pp), memory)
 
 
 def _latency_s(device: Device, t: OpTiming, fidelity: str) -> float:
@@ -288,7 +290,13 @@ def _latency_s(device: Device, t: OpTiming, fidelity: str) -> float:
 
 
 def _account(
-    hw: System, workload: Any, rows: Sequence[_Row], fidelity: str, notes: list[str], degrees: tuple[int, int, int]
+    hw: System,
+    workload: Any,
+    rows: Sequence[_Row],
+    fidelity: str,
+    notes: list[str],
+    degrees: tuple[int, int, int],
+    memory: dict[str, float] | None,
 ) -> SimResult:
     device = hw.device
     f = device.freq_ghz
@@ -306,7 +314,7 @@ def _account(
             by_op[key] = []
             order.append(key)
         by_op[key].append(r)
-    records: list[dict[str, Any]] = []
+    pending: list[tuple[_Row, float, bool, float]] = []  # op rows, built into records on first access
     cause_s: dict[str, float] = {}
     total_s = 0.0
     energy = 0.0
@@ -320,7 +328,7 @@ def _account(
         group = by_op[key]
         lat = [(_latency_s(device, r.t, fidelity), r) for r in group]
         worst_s, worst = max(lat, key=lambda x: x[0])
-        mean_s = float(np.mean([x[0] for x in lat]))
+        mean_s = sum(x[0] for x in lat) / len(lat)
         op = worst.op
         rep = op.repeat
         for s, r in lat:
@@ -342,7 +350,7 @@ def _account(
             else:
                 dev_time[:n_active] += s * rep
                 dev_bytes[:n_active] += sum(r.t.level_read_bytes.values()) * rep
-            records.append(_op_record(hw, r, s, fidelity, len(group) > 1, energy_op))
+            pending.append((r, s, len(group) > 1, energy_op))
         total_s += worst_s * rep
         # causes, in seconds, of the slowest device's copy
         cyc_total = sum(worst.t.stall_cycles.values()) or 1.0
@@ -411,9 +419,8 @@ def _account(
         summary["tokens"] = tokens
         summary["tokens_per_s"] = tokens / step_s if step_s else 0.0
         summary["energy_per_token_j"] = energy / tokens if tokens else 0.0
-    mem_fn = getattr(workload, "memory_per_device", None)
-    if mem_fn is not None:
-        mem = mem_fn()
+    mem = memory
+    if mem is not None:
         summary["peak_memory_bytes"] = float(sum(float(v) for v in mem.values()))
         for k, v in mem.items():
             summary[f"memory_{k}"] = float(v)
@@ -438,9 +445,20 @@ def _account(
         workload=str(getattr(workload, "name", "workload")),
         fidelity=fidelity,
         totals=summary,
-        tables={"ops": records, "devices": devices, "levels": levels, "links": links, "experts": experts},
+        tables={
+            "ops": functools.partial(_op_records, hw, pending, fidelity),
+            "devices": devices,
+            "levels": levels,
+            "links": links,
+            "experts": experts,
+        },
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+def _op_records(hw: System, pending: list[tuple[_Row, float, bool, float]], fidelity: str) -> list[dict[str, Any]]:
+    """The ops table rows (built when ``SimResult.ops`` is first read; a picklable partial)."""
+    return [_op_record(hw, r, s, fidelity, multi, e) for r, s, multi, e in pending]
 
 
 def _main_dtype(rows: Sequence[_Row]) -> str:

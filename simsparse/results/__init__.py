@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,9 @@ from .schema import COLUMNS, Column, label
 __all__ = ["COLUMNS", "Column", "SimResult", "label"]
 
 
-TableData = list[dict[str, Any]] | dict[str, Any]
-"""A result table before it becomes a DataFrame: a list of row records or a dict of columns."""
+TableData = list[dict[str, Any]] | dict[str, Any] | Callable[[], list[dict[str, Any]]]
+"""A result table before it becomes a DataFrame: row records, a dict of columns, or a function
+returning the records (called on first access)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,6 +44,8 @@ class SimResult:
         """The result table ``name`` (``ops``, ``devices``, ``levels``, ``links``, ``experts``)."""
         if name not in self._built:
             data = self.tables.get(name, [])
+            if callable(data):
+                data = data()
             self._built[name] = pd.DataFrame(data) if isinstance(data, dict) else pd.DataFrame.from_records(data)
         return self._built[name]
 
