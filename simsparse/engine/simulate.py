@@ -241,7 +241,9 @@ def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> Sim
     Ops run one after another on each device (one kernel each); identical layers are simulated
     once and counted ``repeat`` times. Grouped (MoE) GEMMs run per device under expert
     parallelism and the most loaded device sets the op's time. With ``pp`` pipeline stages the
-    ops describe one stage and a step takes ``pp`` stage times (one micro-batch).
+    ops describe one stage running one micro-batch, and a step of ``M`` micro-batches takes
+    ``(M + pp - 1)`` stage times (GPipe schedule: ``pp - 1`` fill/drain bubbles; Huang et al.,
+    NeurIPS 2019). The bubble time is reported as ``pipeline_bubble_s``.
     """
     if fidelity not in FIDELITIES:
         raise SimulationError(
@@ -367,7 +369,10 @@ def _account(
         elif op.kind == "grouped_gemm":
             for e, tok in enumerate(op.group_tokens):
                 experts.append({"op": op.name, "expert": e, "device": 0, "tokens": tok, "latency_s": worst_s})
-    step_s = total_s * pp
+    sc_ = _scenario(workload)
+    micro = int(getattr(sc_, "microbatches", 1)) if sc_ is not None else 1
+    slots = micro + pp - 1
+    step_s = total_s * slots
     static = static_energy_j(hw, step_s, n_active)
     energy += static
     summary: dict[str, Any] = {
@@ -392,13 +397,15 @@ def _account(
     summary["flops"] = flops
     dtype = _main_dtype(rows)
     peak = device.peak_flops(dtype) * n_active if dtype else 0.0
-    summary["utilization"] = flops * pp / (peak * step_s) if peak and step_s else 0.0
+    summary["utilization"] = flops * pp * micro / (peak * step_s) if peak and step_s else 0.0
+    summary["pipeline_bubble_s"] = total_s * (pp - 1)
+    summary["microbatches"] = micro
     if cause_s:
         worst_cause = max(cause_s, key=lambda c: cause_s[c])
         tot = sum(cause_s.values()) or 1.0
         summary["bottleneck"] = worst_cause
         summary["bottleneck_share"] = cause_s[worst_cause] / tot
-        summary["time_by_cause_s"] = {c: v * pp for c, v in sorted(cause_s.items())}
+        summary["time_by_cause_s"] = {c: v * slots for c, v in sorted(cause_s.items())}
     else:
         summary["bottleneck"] = "none"
         summary["bottleneck_share"] = 0.0
@@ -427,7 +434,7 @@ def _account(
     summary["extrapolated"] = any(r.t.extrapolated for r in rows)
     devices = {
         "device": np.arange(hw.n_devices),
-        "latency_s": dev_time * pp,
+        "latency_s": dev_time * slots,
         "read_bytes": dev_bytes,
         "active": np.arange(hw.n_devices) < n_active,
     }

@@ -97,7 +97,7 @@ def build_ops(model: ModelSpec, sc: Scenario, *, routing: str = "balanced", seed
     kvdt = canonical_dtype(sc.kv_dtype_resolved)
     tp, ep = sc.tp, sc.ep
     h = model.hidden_size
-    b = sc.batch_per_device
+    b = sc.microbatch_per_device  # ops describe one micro-batch (the whole batch when microbatches == 1)
     q = sc.q_len
     kv = sc.kv_len
     t_dev = b * q

@@ -43,6 +43,7 @@ class Scenario:
     tp: int = 1
     ep: int = 1
     pp: int = 1
+    microbatches: int = 1
     dtype: str = "bf16"
     kv_dtype: str = ""
 
@@ -52,7 +53,7 @@ class Scenario:
 
         if self.phase not in PHASES:
             raise bad("phase", "'prefill' or 'decode'", self.phase)
-        for f in ("batch", "tp", "ep", "pp"):
+        for f in ("batch", "tp", "ep", "pp", "microbatches"):
             v = getattr(self, f)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise bad(f, "an integer >= 1", v)
@@ -66,6 +67,8 @@ class Scenario:
             raise bad("context_len", "an integer >= 1 for decode (the KV-cache length)", self.context_len)
         if self.phase == "prefill" and self.context_len and self.context_len < self.prompt_len:
             raise bad("context_len", f"0 or >= prompt_len ({self.prompt_len})", self.context_len)
+        if self.batch % self.microbatches:
+            raise bad("microbatches", f"a divisor of batch ({self.batch})", self.microbatches)
         if self.ep > 1 and self.ep % self.tp:
             raise bad("ep", f"1 or a multiple of tp ({self.tp})", self.ep)
         for f in ("dtype", "kv_dtype"):
@@ -109,6 +112,11 @@ class Scenario:
     def batch_per_device(self) -> int:
         """Sequences one device's attention handles (rounded up: the busiest device)."""
         return math.ceil(self.batch / self.dp_attention)
+
+    @property
+    def microbatch_per_device(self) -> int:
+        """Sequences of one micro-batch on one device: the op shapes of a pipeline step."""
+        return math.ceil(self.batch // self.microbatches / self.dp_attention)
 
     @property
     def kv_dtype_resolved(self) -> str:

@@ -93,6 +93,7 @@ class Workload:
         tp: int = 1,
         ep: int = 1,
         pp: int = 1,
+        microbatches: int = 1,
         kv_dtype: str = "",
         dtype: str = "bf16",
         routing: str = "balanced",
@@ -109,6 +110,7 @@ class Workload:
                 tp=tp,
                 ep=ep,
                 pp=pp,
+                microbatches=microbatches,
                 kv_dtype=kv_dtype,
                 dtype=dtype,
             )
@@ -121,6 +123,7 @@ class Workload:
                 tp=tp,
                 ep=ep,
                 pp=pp,
+                microbatches=microbatches,
                 kv_dtype=kv_dtype,
                 dtype=dtype,
             )
