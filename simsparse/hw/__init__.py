@@ -96,9 +96,6 @@ class _Checker:
         if value not in choices:
             self.errors.append(ConfigError(path, f"one of {', '.join(choices)}{closest(str(value), choices)}", value))
 
-    def nested(self, prefix: str, child: Any) -> None:
-        """Re-check a child (already valid when constructed) - no-op, kept for symmetry."""
-
     def raise_if_any(self) -> None:
         if self.errors:
             raise ConfigErrors(self.errors)

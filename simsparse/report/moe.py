@@ -12,10 +12,9 @@ import pandas as pd
 from simsparse import plot
 from simsparse.config import load_hardware
 from simsparse.engine import simulate
-from simsparse.errors import SimsparseError
 from simsparse.hw import System
 from simsparse.results import SimResult
-from simsparse.workload import Workload, moe_layer
+from simsparse.workload import moe_layer
 
 from ._writer import ReportWriter
 
@@ -40,23 +39,10 @@ def _routing(alpha: float) -> str:
     return "balanced" if alpha == 0 else f"power_law:{alpha:g}"
 
 
-def _without_top_k(wl: Workload) -> Workload:
-    # The engine splits a grouped GEMM per device under EP but keeps top_k, and Op then rejects a
-    # per-device row count that is not a multiple of top_k. The engine does not use top_k (it only
-    # lets a trace be re-routed), so clearing it leaves the timing unchanged.
-    return wl.with_ops(tuple(op.replace(top_k=0) if op.kind == "grouped_gemm" else op for op in wl.ops))
-
-
 def simulate_layer(hw: System, tokens: int, alpha: float, ep: int) -> SimResult:
     """The MoE layer with ``tokens`` tokens, power-law skew ``alpha`` (0: balanced) and EP degree ``ep``."""
     wl = moe_layer(tokens=tokens, routing=_routing(alpha), ep=ep, seed=0, **LAYER)
-    try:
-        return simulate(hw, wl)
-    except SimsparseError as exc:
-        if "top_k" not in str(exc):
-            raise
-        log.debug("moe-study: retrying without top_k (%s)", exc)
-        return simulate(hw, _without_top_k(wl))
+    return simulate(hw, wl)
 
 
 def _row(res: SimResult, **params: Any) -> dict[str, Any]:
