@@ -285,7 +285,7 @@ def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> Sim
     return _account(hw, workload, rows, fidelity, notes, (tp, ep, pp), memory)
 
 
-def _latency_s(device: Device, t: OpTiming, fidelity: str) -> float:
+def _latency_s(device: Device, t: OpTiming) -> float:
     if t.interconnect_s and not t.compute_cycles:
         return t.interconnect_s + t.overhead_s
     return t.cycles / (device.freq_ghz * 1e9) + t.overhead_s
@@ -328,7 +328,7 @@ def _account(
     experts: list[dict[str, Any]] = []
     for key in order:
         group = by_op[key]
-        lat = [(_latency_s(device, r.t, fidelity), r) for r in group]
+        lat = [(_latency_s(device, r.t), r) for r in group]
         worst_s, worst = max(lat, key=lambda x: x[0])
         mean_s = sum(x[0] for x in lat) / len(lat)
         op = worst.op
@@ -453,7 +453,7 @@ def _account(
         fidelity=fidelity,
         totals=summary,
         tables={
-            "ops": functools.partial(_op_records, hw, pending, fidelity),
+            "ops": functools.partial(_op_records, hw, pending),
             "devices": devices,
             "levels": levels,
             "links": links,
@@ -463,9 +463,9 @@ def _account(
     )
 
 
-def _op_records(hw: System, pending: list[tuple[_Row, float, bool, float]], fidelity: str) -> list[dict[str, Any]]:
+def _op_records(hw: System, pending: list[tuple[_Row, float, bool, float]]) -> list[dict[str, Any]]:
     """The ops table rows (built when ``SimResult.ops`` is first read; a picklable partial)."""
-    return [_op_record(hw, r, s, fidelity, multi, e) for r, s, multi, e in pending]
+    return [_op_record(hw, r, s, multi, e) for r, s, multi, e in pending]
 
 
 def _main_dtype(rows: Sequence[_Row]) -> str:
@@ -476,9 +476,7 @@ def _main_dtype(rows: Sequence[_Row]) -> str:
     return max(weights, key=lambda d: weights[d]) if weights else ""
 
 
-def _op_record(
-    hw: System, r: _Row, latency_s: float, fidelity: str, per_device: bool, energy_j: float
-) -> dict[str, Any]:
+def _op_record(hw: System, r: _Row, latency_s: float, per_device: bool, energy_j: float) -> dict[str, Any]:
     device = hw.device
     op, t = r.op, r.t
     dram = device.dram.name
@@ -533,5 +531,4 @@ def _op_record(
     for c in ("compute", "latency", "imbalance", "interconnect"):
         rec[f"time_{c}_s"] = body * stalls.get(c, 0.0) / cyc_total
     rec["time_memory_s"] = body * sum(v for c, v in stalls.items() if c.startswith("memory:")) / cyc_total
-    _ = fidelity
     return rec
