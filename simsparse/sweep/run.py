@@ -146,9 +146,10 @@ def _connect(executor: str, scheduler: str | None, n_jobs: int, timeout_s: float
 def _run_dask(client: Any, job: Job, batches: list[list[Item]], on_done: Callable[[list[Record]], None]) -> None:
     distributed: Any = importlib.import_module("distributed")
 
-    # the job once to every worker (a worker joining later fetches it from a peer), not with every task
-    job_future = client.scatter(job, broadcast=True, hash=False)
-    futures = [client.submit(run_batch, job_future, b, pure=False, retries=3) for b in batches]
+    # The job travels with each task. Batches are few (about two per worker), so that costs little,
+    # and unlike a scattered job it cannot be lost with a killed worker: a scattered key that lived
+    # on a dead worker is "forgotten" and every task depending on it is cancelled.
+    futures = [client.submit(run_batch, job, b, pure=False, retries=3) for b in batches]
     try:
         for fut in distributed.as_completed(futures):
             try:
