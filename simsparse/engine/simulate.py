@@ -304,9 +304,14 @@ def _account(
     f = device.freq_ghz
     tp, ep, pp = degrees
     n_active = min(hw.n_devices, max(tp * pp, ep * pp))
-    one_op = _scenario(workload) is None
-    if one_op:
-        n_active = 1
+    if _scenario(workload) is None:
+        # a layer-level workload: the devices its collectives and expert placement span
+        n_active = max(
+            [1]
+            + [r.op.n_devices for r in rows if r.op.kind == "collective"]
+            + [len(set(r.op.group_device)) for r in rows if r.op.group_device]
+        )
+        n_active = min(n_active, hw.n_devices)
     # group per-device rows of the same op: the slowest device sets the op's time
     by_op: dict[int, list[_Row]] = {}
     order: list[int] = []
@@ -322,8 +327,10 @@ def _account(
     energy = 0.0
     level_r: dict[str, float] = {}
     level_w: dict[str, float] = {}
-    dev_time = np.zeros(hw.n_devices)
-    dev_bytes = np.zeros(hw.n_devices)
+    # per-device sums: ops that run on every active device are added once, per-device rows apart
+    shared_time = shared_bytes = 0.0
+    dev_time = [0.0] * hw.n_devices
+    dev_bytes = [0.0] * hw.n_devices
     link_total = 0.0
     experts: list[dict[str, Any]] = []
     for key in order:
@@ -350,8 +357,8 @@ def _account(
                 dev_time[r.device] += s * rep
                 dev_bytes[r.device] += sum(r.t.level_read_bytes.values()) * rep
             else:
-                dev_time[:n_active] += s * rep
-                dev_bytes[:n_active] += sum(r.t.level_read_bytes.values()) * rep
+                shared_time += s * rep
+                shared_bytes += sum(r.t.level_read_bytes.values()) * rep
             pending.append((r, s, len(group) > 1, energy_op))
         total_s += worst_s * rep
         # causes, in seconds, of the slowest device's copy
@@ -432,12 +439,7 @@ def _account(
         for k, v in mem.items():
             summary[f"memory_{k}"] = float(v)
     summary["extrapolated"] = any(r.t.extrapolated for r in rows)
-    devices = {
-        "device": np.arange(hw.n_devices),
-        "latency_s": dev_time * slots,
-        "read_bytes": dev_bytes,
-        "active": np.arange(hw.n_devices) < n_active,
-    }
+    devices = functools.partial(_devices_table, n_active, dev_time, dev_bytes, shared_time, shared_bytes, slots)
     levels = [
         {"level": lv, "read_bytes": level_r.get(lv, 0.0), "write_bytes": level_w.get(lv, 0.0)}
         for lv in sorted(set(level_r) | set(level_w))
@@ -461,6 +463,26 @@ def _account(
         },
         notes=tuple(dict.fromkeys(notes)),
     )
+
+
+def _devices_table(
+    n_active: int,
+    dev_time: list[float],
+    dev_bytes: list[float],
+    shared_time: float,
+    shared_bytes: float,
+    slots: int,
+) -> list[dict[str, Any]]:
+    """The devices table rows (built on first access): per-device rows plus the ops every active device runs."""
+    return [
+        {
+            "device": d,
+            "latency_s": (t + (shared_time if d < n_active else 0.0)) * slots,
+            "read_bytes": b + (shared_bytes if d < n_active else 0.0),
+            "active": d < n_active,
+        }
+        for d, (t, b) in enumerate(zip(dev_time, dev_bytes, strict=True))
+    ]
 
 
 def _op_records(hw: System, pending: list[tuple[_Row, float, bool, float]]) -> list[dict[str, Any]]:
