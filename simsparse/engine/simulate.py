@@ -18,10 +18,10 @@ from simsparse.models.energy import compute_energy_j, link_energy_j, memory_ener
 from simsparse.models.interconnect import collective_cost
 from simsparse.models.memory import hierarchy_of, operand_bytes
 from simsparse.results import SimResult
-from simsparse.units import canonical_dtype
+from simsparse.units import canonical_dtype, dtype_bytes
 from simsparse.workload.op import Op
 
-from .timing import OpTiming, check_dtype, time_compute_op
+from .timing import OpTiming, check_dtype, time_compute_op, vector_rate
 
 __all__ = ["FIDELITIES", "simulate"]
 
@@ -92,18 +92,11 @@ def _roofline_op(device: Device, op: Op) -> OpTiming:
         reads, writes = a + b, c
     elif op.kind == "elementwise":
         elems = float(op.m) * op.n * op.batch
-        from simsparse.units import dtype_bytes
-
         reads = elems * dtype_bytes(op.a_dtype) * op.n_inputs
         writes = elems * dtype_bytes(op.c_dtype)
-        vu = device.core.vector_unit
-        comp = op.flops / (
-            vu.flops_per_cycle.get(canonical_dtype(op.a_dtype), vu.flops_per_cycle["fp32"]) * device.n_cores
-        )
+        comp = op.flops / (vector_rate(device, op.a_dtype) * device.n_cores)
         macs = 0.0
     else:
-        from simsparse.units import dtype_bytes
-
         reads = float(op.m) * op.n * dtype_bytes(op.b_dtype)
         writes = float(op.m) * op.n * dtype_bytes(op.c_dtype)
         comp, macs = 0.0, 0.0

@@ -119,6 +119,22 @@ def _bytes_per_cycle(gb_per_s: float, freq_ghz: float) -> float:
     return gb_per_s / freq_ghz
 
 
+def dram_rates(device: Device) -> tuple[float, float]:
+    """Sustained DRAM (read, write) bytes per cycle of the device."""
+    dram = device.dram
+    f = device.freq_ghz
+    return (
+        _bytes_per_cycle(dram.read_gb_per_s * dram.sustained_fraction, f),
+        _bytes_per_cycle(dram.write_gb_per_s * dram.sustained_fraction, f),
+    )
+
+
+def vector_rate(device: Device, dtype: str) -> float:
+    """Vector-unit FLOPs per cycle of ONE core for ``dtype`` (fp32 where the dtype has no rate)."""
+    vu = device.core.vector_unit
+    return float(vu.flops_per_cycle.get(canonical_dtype(dtype), vu.flops_per_cycle["fp32"]))
+
+
 def _account(
     device: Device,
     span: float,
@@ -162,8 +178,7 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
     else:
         m_eff, batch, active = op.m, op.batch, []
     n, k = op.n, op.k
-    dram_bw = _bytes_per_cycle(h.dram.read_gb_per_s * h.dram.sustained_fraction, f)
-    dram_wbw = _bytes_per_cycle(h.dram.write_gb_per_s * h.dram.sustained_fraction, f)
+    dram_bw, dram_wbw = dram_rates(device)
     shared_bw = _bytes_per_cycle(h.shared.read_gb_per_s, f) if h.shared is not None else dram_bw
     fill_bw_core = _bytes_per_cycle(h.buffer.write_gb_per_s, f) / (device.n_cores if h.buffer.scope == "core" else 1)
     cache: dict[tuple[int, int, int], ComputeCost] = {}
@@ -193,8 +208,7 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
 
     deq = dequant_flops_per_value(device, op)
     # dequantized values are produced in the compute dtype (packed half2 math where the vector unit has it)
-    vu = device.core.vector_unit
-    vec_rate = vu.flops_per_cycle.get(canonical_dtype(op.dtype), vu.flops_per_cycle["fp32"])  # per core
+    vec_rate = vector_rate(device, op.dtype)
 
     def plan(mp: GemmMapping) -> dict[str, Any]:
         tiles = n_tiles_of(mp)
@@ -352,17 +366,13 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     n_mats = len(groups) if op.kind == "grouped_gemm" else 1
     deq_core = dequant_flops_per_value(device, op) * op.k * n_core * op.b_density * n_mats
     vec += deq_core * cores_used
-    vu = device.core.vector_unit
-    comp_total += (vec / max(cores_used, 1)) / vu.flops_per_cycle.get(
-        canonical_dtype(op.dtype), vu.flops_per_cycle["fp32"]
-    )
+    comp_total += (vec / max(cores_used, 1)) / vector_rate(device, op.dtype)
     a_bytes = sum(groups) * op.k * ob.a
     b_bytes = op.k * op.n * ob.b * (len(groups) if (op.kind == "grouped_gemm" or not op.b_is_weight) else 1)
     c_bytes = sum(groups) * op.n * ob.c
     a_reads, b_reads = _systolic_blocking(device, h, groups, n_core, op.k, ob.a, ob.b)
     dram_read = a_bytes * cores_used * a_reads + b_bytes * b_reads
-    dram_bw = _bytes_per_cycle(h.dram.read_gb_per_s * h.dram.sustained_fraction, f)
-    dram_wbw = _bytes_per_cycle(h.dram.write_gb_per_s * h.dram.sustained_fraction, f)
+    dram_bw, dram_wbw = dram_rates(device)
     steps = max(1, folds)
     load = np.full(steps, dram_read / steps / dram_bw)
     comp = np.full(steps, comp_total / steps)
@@ -397,11 +407,9 @@ def _streaming(device: Device, op: Op, read_bytes: float, write_bytes: float, fl
     """A memory-streaming op (elementwise, embedding) on the vector units of every core."""
     h = hierarchy_of(device)
     f = device.freq_ghz
-    vu = device.core.vector_unit
-    rate = vu.flops_per_cycle.get(canonical_dtype(op.a_dtype), vu.flops_per_cycle["fp32"]) * device.n_cores
+    rate = vector_rate(device, op.a_dtype) * device.n_cores
     steps = max(1, min(64, math.ceil((read_bytes + write_bytes) / (device.n_cores * 32 * 1024))))
-    dram_bw = _bytes_per_cycle(h.dram.read_gb_per_s * h.dram.sustained_fraction, f)
-    dram_wbw = _bytes_per_cycle(h.dram.write_gb_per_s * h.dram.sustained_fraction, f)
+    dram_bw, dram_wbw = dram_rates(device)
     load = np.full(steps, read_bytes / steps / dram_bw)
     comp = np.full(steps, flops / rate / steps)
     store = np.full(steps, write_bytes / steps / dram_wbw)

@@ -257,6 +257,17 @@ def _cpu_expression(row: Mapping[str, Any]) -> tuple[_Expr, str, str] | None:
     def dim(c: str) -> int:
         return int(float(row[c]))
 
+    def fp32_gemm(m: int, n: int, k: int, **fields: Any) -> Op:
+        """A GEMM op of the kernel with fp32 operands unless ``fields`` say otherwise."""
+        base: dict[str, Any] = {
+            "kind": "gemm",
+            "dtype": "fp32",
+            "a_dtype": "fp32",
+            "b_dtype": "fp32",
+            "c_dtype": "fp32",
+        }
+        return Op(name=kernel, m=m, n=n, k=k, **{**base, **fields})
+
     if kernel in ("stream_copy", "stream_triad"):
         n = int(extra["n_elems"])
         inputs = int(extra.get("arrays_read", "1"))
@@ -275,76 +286,27 @@ def _cpu_expression(row: Mapping[str, Any]) -> tuple[_Expr, str, str] | None:
         note = "used to fit the DRAM bandwidth and launch cost (in-sample)"
     elif kernel in ("gemm_fp32", "gemm_fp16"):
         dt = "fp16" if kernel == "gemm_fp16" else "fp32"
-        op = Op(
-            name=kernel,
-            kind="gemm",
-            m=dim("m"),
-            n=dim("n"),
-            k=dim("k"),
-            dtype=dt,
-            a_dtype=dt,
-            b_dtype=dt,
-            c_dtype="fp32",
-        )
+        op = fp32_gemm(dim("m"), dim("n"), dim("k"), dtype=dt, a_dtype=dt, b_dtype=dt)
         note = ""
     elif kernel == "sparse24_gemm":
-        op = Op(
-            name=kernel,
-            kind="gemm",
-            m=dim("m"),
-            n=dim("n"),
-            k=dim("k"),
-            dtype="fp32",
-            a_dtype="fp32",
-            b_dtype="fp32",
-            c_dtype="fp32",
-            b_pattern="2:4",
-            b_density=0.5,
-        )
+        op = fp32_gemm(dim("m"), dim("n"), dim("k"), b_pattern="2:4", b_density=0.5)
         note = ""
     elif kernel == "csr_spmm":
         # C = A_sparse[m x k] @ B[k x n] computed as C^T = B^T @ A^T: the sparse operand is the 'weight'
         density = float(extra.get("density", "1"))
-        op = Op(
-            name=kernel,
-            kind="gemm",
-            m=dim("n"),
-            n=dim("m"),
-            k=dim("k"),
-            dtype="fp32",
-            a_dtype="fp32",
-            b_dtype="fp32",
-            c_dtype="fp32",
-            b_pattern="unstructured",
-            b_density=density,
-        )
+        op = fp32_gemm(dim("n"), dim("m"), dim("k"), b_pattern="unstructured", b_density=density)
         note = "CSR sparse operand as an unstructured-sparse weight of the transposed product"
     elif kernel == "moe_grouped_gemm":
         groups = tuple(int(x) for x in extra["group_rows"].split("/"))
-        op = Op(
-            name=kernel,
-            kind="grouped_gemm",
-            m=sum(groups),
-            n=dim("n"),
-            k=dim("k"),
-            dtype="fp32",
-            a_dtype="fp32",
-            b_dtype="fp32",
-            c_dtype="fp32",
-            group_tokens=groups,
-        )
+        op = fp32_gemm(sum(groups), dim("n"), dim("k"), kind="grouped_gemm", group_tokens=groups)
         note = ""
     elif kernel in ("w4a16_gemv", "w4a16_gemm"):
-        op = Op(
-            name=kernel,
-            kind="gemm",
-            m=dim("m"),
-            n=dim("n"),
-            k=dim("k"),
-            dtype="fp32",
+        op = fp32_gemm(
+            dim("m"),
+            dim("n"),
+            dim("k"),
             a_dtype="fp16",
             b_dtype="int4",
-            c_dtype="fp32",
             scale_group_size=int(extra.get("group_size", "128")),
             scale_dtype="fp16",
         )

@@ -289,38 +289,21 @@ def build_ops(model: ModelSpec, sc: Scenario, *, routing: str = "balanced", seed
         glu = model.ffn_kind == "glu"
         n_tok = sc.n_tokens
         placeholder = (n_tok * model.top_k,) + (0,) * (e - 1)
+
+        def all_to_all(name: str) -> Op:
+            return Op(
+                name=name, kind="collective", layer=layer, collective="all_to_all_v", n_devices=ep, n=h,
+                dtype=dt, a_dtype=dt, b_dtype=dt, c_dtype=dt,
+            )  # fmt: skip
+
+        def experts(name: str, n: int, k: int) -> Op:
+            return gemm(name, layer, n_tok * model.top_k, n, k).replace(
+                kind="grouped_gemm", group_tokens=placeholder, group_device=(0,) * e, top_k=model.top_k
+            )
+
         if ep > 1:
-            out.append(
-                Op(
-                    name="moe.dispatch",
-                    kind="collective",
-                    layer=layer,
-                    collective="all_to_all_v",
-                    n_devices=ep,
-                    n=h,
-                    dtype=dt,
-                    a_dtype=dt,
-                    b_dtype=dt,
-                    c_dtype=dt,
-                )
-            )
-        out.append(
-            Op(
-                name="moe.experts.up_gate",
-                kind="grouped_gemm",
-                layer=layer,
-                m=n_tok * model.top_k,
-                n=(2 if glu else 1) * inter_dev,
-                k=h,
-                group_tokens=placeholder,
-                group_device=(0,) * e,
-                top_k=model.top_k,
-                dtype=dt,
-                a_dtype=dt,
-                b_dtype=dt,
-                c_dtype=dt,
-            )
-        )
+            out.append(all_to_all("moe.dispatch"))
+        out.append(experts("moe.experts.up_gate", (2 if glu else 1) * inter_dev, h))
         out.append(
             elem(
                 "moe.experts.act",
@@ -331,38 +314,9 @@ def build_ops(model: ModelSpec, sc: Scenario, *, routing: str = "balanced", seed
                 n_inputs=2 if glu else 1,
             )
         )
-        out.append(
-            Op(
-                name="moe.experts.down",
-                kind="grouped_gemm",
-                layer=layer,
-                m=n_tok * model.top_k,
-                n=h,
-                k=inter_dev,
-                group_tokens=placeholder,
-                group_device=(0,) * e,
-                top_k=model.top_k,
-                dtype=dt,
-                a_dtype=dt,
-                b_dtype=dt,
-                c_dtype=dt,
-            )
-        )
+        out.append(experts("moe.experts.down", h, inter_dev))
         if ep > 1:
-            out.append(
-                Op(
-                    name="moe.combine",
-                    kind="collective",
-                    layer=layer,
-                    collective="all_to_all_v",
-                    n_devices=ep,
-                    n=h,
-                    dtype=dt,
-                    a_dtype=dt,
-                    b_dtype=dt,
-                    c_dtype=dt,
-                )
-            )
+            out.append(all_to_all("moe.combine"))
         if model.n_shared_experts:
             out.extend(ffn_ops("moe.shared", layer, model.shared_ffn_size, tp, t_dev))
         return out
