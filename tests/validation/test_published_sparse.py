@@ -20,8 +20,6 @@ Each is checked twice:
 
 from __future__ import annotations
 
-import pytest
-
 import simsparse as ss
 from simsparse.workload.op import Op
 
