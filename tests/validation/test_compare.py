@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from simsparse.validation.compare import RESULT_COLUMNS, compare, gpu_preset
+from simsparse.validation.compare import (
+    HOST_TIMED_DISPATCH_US,
+    RESULT_COLUMNS,
+    compare,
+    compare_frame,
+    fit_host_timed_dispatch_us,
+    gpu_preset,
+)
 from simsparse.validation.datasets import COLUMNS, list_datasets, load_measurements
 from simsparse.validation.report import summarize
 
@@ -78,3 +85,20 @@ def test_summary_has_every_grouping(comparison: pd.DataFrame) -> None:
     s = summarize(comparison)
     assert {"dataset", "dataset/gpu", "dataset/gpu/kind", "dataset/kind/regime", "dataset/kind/size"} <= set(s["by"])
     assert isinstance(s, pd.DataFrame) and (s["mape"] >= 0).all()
+
+
+def test_host_timed_dispatch_constant_is_its_documented_fit(comparison: pd.DataFrame) -> None:
+    raw = compare_frame(load_measurements("llmcompass_a100_mi210"), host_dispatch_us=0.0)
+    assert fit_host_timed_dispatch_us(raw) == HOST_TIMED_DISPATCH_US
+    # host-timed rows carry it once per call; kernel-timed sources and hand-entered values do not
+    ours = comparison[comparison["dataset"] == "llmcompass_a100_mi210"].set_index("line")
+    raw = raw.set_index("line")
+    both = ours[ours["expressible"]].merge(raw[["predicted"]], left_index=True, right_index=True, suffixes=("", "_raw"))
+    added = both["predicted"] - both["predicted_raw"]
+    gemm = both["kind"] == "gemm"
+    assert (added[gemm] - HOST_TIMED_DISPATCH_US).abs().max() < 1e-6
+    extra = both["extra"].astype(str)
+    assert (added[extra.str.contains("hand_entered=1|launch_overhead_subtracted=1")].abs() < 1e-9).all()
+    assert (added[extra.str.contains("count=3")] - 3 * HOST_TIMED_DISPATCH_US).abs().max() < 1e-6
+    aic = comparison[(comparison["dataset"] == "aic_a100_h100") & comparison["expressible"]]
+    assert not aic["stack"].astype(str).str.contains("host-timed").any()
