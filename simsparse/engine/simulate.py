@@ -81,8 +81,8 @@ def _roofline_op(device: Device, op: Op) -> OpTiming:
         if op.a_density < 1.0 and unit.compute_model in ("dual_side", "unstructured"):
             best = max((s.max_speedup for s in unit.sparsity), default=1.0)
             speed = min(speed / op.a_density, best)
-        macs = op.flops / 2.0
-        comp = macs / (unit.macs(op.dtype) * device.n_cores * speed)
+        macs = op.flops / 2.0 / speed  # the bound assumes the datapath skips what the speedup saves
+        comp = macs / (unit.macs(op.dtype) * device.n_cores)
         ob = operand_bytes(op, unit)
         groups = op.n_groups if op.kind == "grouped_gemm" else op.batch
         touched = sum(1 for t in op.group_tokens if t > 0) if op.kind == "grouped_gemm" else groups
@@ -397,7 +397,8 @@ def _account(
     summary["flops"] = flops
     dtype = _main_dtype(rows)
     peak = device.peak_flops(dtype) * n_active if dtype else 0.0
-    summary["utilization"] = flops * pp * micro / (peak * step_s) if peak and step_s else 0.0
+    executed = float(sum(_executed_flops(r.op, r.t) * r.op.repeat for r in rows))
+    summary["utilization"] = executed * pp * micro / (peak * step_s) if peak and step_s else 0.0
     summary["pipeline_bubble_s"] = total_s * (pp - 1)
     summary["microbatches"] = micro
     if cause_s:
@@ -483,6 +484,14 @@ def _op_records(hw: System, pending: list[tuple[_Row, float, bool, float]]) -> l
     return [_op_record(hw, r, s, multi, e) for r, s, multi, e in pending]
 
 
+def _executed_flops(op: Op, t: OpTiming) -> float:
+    """FLOPs the hardware executes for ``op``: two per MAC the datapath performs after skipping zeros
+    (``effective_macs``), or the op's own count for ops without MACs. ``utilization`` divides these,
+    not the dense-equivalent ``flops``, by the peak, so a sparse op's utilization stays a share of the
+    datapath (at most 1) while its ``achieved_flops_per_s`` counts dense-equivalent work."""
+    return 2.0 * t.effective_macs if t.effective_macs > 0 else op.flops
+
+
 def _main_dtype(rows: Sequence[_Row]) -> str:
     weights: dict[str, float] = {}
     for r in rows:
@@ -527,7 +536,7 @@ def _op_record(hw: System, r: _Row, latency_s: float, per_device: bool, energy_j
         "effective_macs": t.effective_macs,
         "arithmetic_intensity": op.flops / dram_bytes if dram_bytes else float("nan"),
         "achieved_flops_per_s": op.flops / latency_s if latency_s else 0.0,
-        "utilization": (op.flops / latency_s / peak) if peak and latency_s else 0.0,
+        "utilization": (_executed_flops(op, t) / latency_s / peak) if peak and latency_s else 0.0,
         "bottleneck": cause,
         "energy_j": energy_j,
         "overhead_s": t.overhead_s,

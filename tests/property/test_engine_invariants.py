@@ -157,3 +157,27 @@ def test_density_one_equals_dense(preset: str) -> None:
     dense = ss.simulate(hw, _gemm(512, 512, 512, dtype)).summary()
     one = ss.simulate(hw, _gemm(512, 512, 512, dtype, b_pattern="unstructured", b_density=1.0, a_density=1.0)).summary()
     assert one["compute_cycles"] == dense["compute_cycles"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    m=dims,
+    n=dims,
+    k=dims,
+    preset=st.sampled_from(["a100-sxm", "stc-2of4", "dstc", "vegeta", "sigma-like"]),
+    density=st.sampled_from([1.0, 0.5, 0.25]),
+    fidelity=st.sampled_from(["event", "roofline"]),
+)
+def test_utilization_is_a_share_of_the_datapath_even_when_sparse(
+    m: int, n: int, k: int, preset: str, density: float, fidelity: str
+) -> None:
+    # utilization counts executed MACs (after skipping), so it never exceeds 1, while the
+    # dense-equivalent achieved FLOP/s of a skipping datapath may exceed the dense peak
+    hw = ss.load_hardware(preset)
+    dtype = "bf16" if "bf16" in hw.device.core.matrix_unit.macs_per_cycle else "fp16"
+    kw: dict[str, object] = {}
+    if density < 1:
+        kw = {"b_pattern": "unstructured", "b_density": density, "a_density": density}
+    res = ss.simulate(hw, _gemm(m, n, k, dtype, **kw), fidelity=fidelity)
+    assert 0.0 < float(res.summary()["utilization"]) <= 1.0 + 1e-9
+    assert 0.0 < float(res.ops["utilization"].iloc[0]) <= 1.0 + 1e-9
