@@ -43,9 +43,17 @@ _COLS = [
         label="Arithmetic intensity (FLOP/byte)",
         description="flops / DRAM bytes",
     ),
-    Column(name="achieved_flops_per_s", unit="FLOP/s", label="Achieved FLOP/s", description="flops / latency_s"),
     Column(
-        name="utilization", unit="", label="Utilization", description="achieved over peak FLOP/s for the op's dtype"
+        name="achieved_flops_per_s",
+        unit="FLOP/s",
+        label="Achieved FLOP/s",
+        description="flops / latency_s (dense-equivalent: a skipping datapath may exceed the dense peak)",
+    ),
+    Column(
+        name="utilization",
+        unit="",
+        label="Utilization",
+        description="executed FLOP/s (2 x MACs after skipping zeros) over the peak for the op's dtype; at most 1",
     ),
     Column(
         name="bottleneck",
