@@ -184,6 +184,7 @@ def _workload_from_args(args: argparse.Namespace) -> Any:
         pp=args.pp,
         prune=args.prune,
         quant=args.quant,
+        act_quant=args.act_quant,
         act_sparsity=args.act_sparsity,
         routing=args.routing,
         seed=args.seed,
@@ -246,6 +247,13 @@ def _add_scenario(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pp", type=int, default=1)
     p.add_argument("--prune", default=None, help="e.g. 2:4, unstructured:0.5")
     p.add_argument("--quant", default=None, help="e.g. w4a16, fp8, nvfp4")
+    p.add_argument(
+        "--act-quant",
+        choices=["fused", "kernel", "dynamic_tensor"],
+        default="fused",
+        help="how quantized activations are made: fused into the producer (default), a quantize kernel, "
+        "or amax + quantize kernels (dynamic per-tensor)",
+    )
     p.add_argument("--act-sparsity", type=float, default=None)
     p.add_argument("--routing", default=None, help="e.g. balanced, power_law:1.2")
     p.add_argument("--seed", type=int, default=0)

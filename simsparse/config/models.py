@@ -118,11 +118,13 @@ def trace_from_args(
     prune_ops: str = "linear",
     quant_group_size: int | None = None,
     act_sparsity_ops: str = "ffn",
+    act_quant: str = "fused",
 ) -> Workload:
     """The workload behind ``simsparse trace`` (CLI flags as arguments; ``None`` = not given).
 
     ``quant`` may carry a group size (``"w4a16:64"``) and may list several schemes separated by
-    ``+`` (``"w4a16+kv_fp8"``). ``routing`` is ``balanced``, ``uniform``, ``power_law:<alpha>``
+    ``+`` (``"w4a16+kv_fp8"``); ``act_quant`` says how quantized activations are produced
+    (:data:`simsparse.workload.transforms.ACT_QUANT_MODES`). ``routing`` is ``balanced``, ``uniform``, ``power_law:<alpha>``
     or ``trace:<file>``; it applies to MoE models only (ignored for a dense model only when
     ``None``). For prefill, ``context_len`` is the prompt length unless ``prompt_len`` is given.
     """
@@ -147,7 +149,7 @@ def trace_from_args(
             scheme, _, group = part.partition(":")
             if group and not group.isdigit():
                 raise WorkloadError(f"quant: expected '<scheme>[:<group_size>]', got {part!r}")
-            wl = wl.quantize(scheme, group_size=int(group) if group else quant_group_size)
+            wl = wl.quantize(scheme, group_size=int(group) if group else quant_group_size, act_quant=act_quant)
     if act_sparsity is not None:
         wl = wl.activation_sparsity(act_sparsity, ops=act_sparsity_ops)
     if routing:

@@ -381,35 +381,20 @@ def _row_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(norm(row[c]) for c in ("source_id", "gpu", "kind", "dtype", "m", "n", "k", "tokens", "batch", "extra"))
 
 
-def _act_quant_ops(source: str, dtype: str, m: int, k: int) -> tuple[Op, ...]:
+def _act_quant_ops(source: str, dtype: str, gemm: Op) -> tuple[Op, ...]:
     """Dynamic activation quantization that the AIConfigurator GEMM timings include (README of the
     measured data: "includes dynamic activation quantization in the fp8 timings").
 
-    Per-tensor ``fp8``: TensorRT-LLM computes the amax of the bf16 activation (one reduction
-    kernel) and then quantizes it (one elementwise kernel). The amax pass is modelled as a
-    streaming pass over ``m x k`` (its scalar result is counted as an fp8 tensor write, an
-    overcount of ``m*k`` bytes). Other sources and dtypes: none.
+    Per-tensor ``fp8``: TensorRT-LLM computes the amax of the bf16 activation (one reduction kernel)
+    and then quantizes it (one elementwise kernel): the workload transform's ``dynamic_tensor``
+    activation quantization (:func:`simsparse.workload.transforms.act_quant_ops`). Other sources and
+    dtypes: none.
     """
-    if not source.startswith("aic."):
-        return ()
-    if dtype != "fp8":
+    from simsparse.workload.transforms import act_quant_ops
+
+    if not source.startswith("aic.") or dtype != "fp8":
         return ()  # the README states the activation quantization for the per-tensor fp8 rows only
-    passes = ("act_amax", "act_quant")
-    return tuple(
-        Op(
-            name=name,
-            kind="elementwise",
-            m=m,
-            n=k,
-            flops_per_element=2.0,
-            n_inputs=1,
-            dtype="bf16",
-            a_dtype="bf16",
-            b_dtype="bf16",
-            c_dtype="fp8_e4m3",
-        )
-        for name in passes
-    )
+    return act_quant_ops(gemm, "dynamic_tensor", src_dtype="bf16")
 
 
 def _gemm_row(
@@ -443,7 +428,8 @@ def _gemm_row(
             dense = _gemm_op("dense", m, n, k, dtype, extra)
             sp = _gemm_op("sparse", m, n, k, dtype, extra, sparse=True)
             return _Expr(runs=(_Run(preset, (dense,)), _Run(preset, (sp,))), combine="speedup")
-        ops = (*_act_quant_ops(source, dtype, m, k), _gemm_op("gemm", m, n, k, dtype, extra, sparse=sparse))
+        gemm = _gemm_op("gemm", m, n, k, dtype, extra, sparse=sparse)
+        ops = (*_act_quant_ops(source, dtype, gemm), gemm)
         flops = 2.0 * m * n * k
     if metric == "latency_us":
         return _Expr(runs=(_Run(preset, ops),), combine="latency_us")

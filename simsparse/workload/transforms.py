@@ -29,9 +29,11 @@ from simsparse.units import DTYPE_BITS
 from .op import Op
 
 __all__ = [
+    "ACT_QUANT_MODES",
     "QUANT_SCHEMES",
     "SELECTORS",
     "QuantScheme",
+    "act_quant_ops",
     "activation_sparsity",
     "block_nnz",
     "load_array_file",
@@ -466,10 +468,77 @@ def _kv_ops(ops: tuple[Op, ...]) -> list[str]:
     return roles
 
 
+ACT_QUANT_MODES: dict[str, str] = {
+    "fused": "the kernel producing the activation (norm, activation function) writes it quantized: no "
+    "extra kernel (the producer's output is still counted at its own dtype, an overstatement of at most "
+    "one 16-bit activation write per GEMM)",
+    "kernel": "one quantize kernel before each quantized GEMM: reads the 16-bit activation, writes the "
+    "quantized values and their scales; per-token or per-group scales are found in the same pass (the row "
+    "or group is held in registers), a static per-tensor scale needs none",
+    "dynamic_tensor": "an amax reduction kernel over the whole activation, then the quantize kernel: dynamic "
+    "per-tensor scales (TensorRT-LLM's fp8 GEMM path, the one AIConfigurator's fp8 GEMM table times)",
+}
+"""How activations are quantized for schemes with a quantized activation (``w8a8``, ``w4a8``, ``fp8``,
+``fp8_block``, ``nvfp4``, ``mxfp4``): ``quantize(..., act_quant=)``."""
+
+_ACT_QUANT_FLOPS = 2.0
+"""Flops per element of an activation quantize pass: one scale multiply and one convert (the
+rounding clamp folds into the convert); the amax pass: one abs and one max."""
+
+
+def act_quant_ops(op: Op, mode: str, *, src_dtype: str | None = None) -> tuple[Op, ...]:
+    """The kernels that quantize the activation (A operand) of ``op`` before it runs, per
+    :data:`ACT_QUANT_MODES` (``fused``: none). ``src_dtype``: the activation's dtype before
+    quantization (default: the op's output dtype, the layer's activation dtype). Rows are the op's
+    rows on one device: for an expert-parallel grouped GEMM, its routed rows spread over the devices
+    holding its experts (as the builders size the expert activation op)."""
+    if mode not in ACT_QUANT_MODES:
+        raise WorkloadError(
+            f"quantize: act_quant: expected one of {', '.join(ACT_QUANT_MODES)}"
+            f"{closest(mode, list(ACT_QUANT_MODES))}, got {mode!r}"
+        )
+    if mode == "fused":
+        return ()
+    rows = op.m * op.batch
+    if op.kind == "grouped_gemm" and op.group_device:
+        rows = -(-op.m // (max(op.group_device) + 1))
+    src = src_dtype or op.c_dtype
+    names = ("act_amax", "act_quant") if mode == "dynamic_tensor" else ("act_quant",)
+    return tuple(
+        Op(
+            name=f"{op.name}.{suffix}",
+            kind="elementwise",
+            layer=op.layer,
+            repeat=op.repeat,
+            m=rows,
+            n=op.k,
+            flops_per_element=_ACT_QUANT_FLOPS,
+            n_inputs=1,
+            dtype=src,
+            a_dtype=src,
+            b_dtype=src,
+            # the amax pass writes one scalar; it is counted as an output of the quantized width (an
+            # overstatement of rows x k bytes at most, well under the 16-bit read)
+            c_dtype=op.a_dtype,
+        )
+        for suffix in names
+    )
+
+
 def quantize(
-    ops: tuple[Op, ...], scheme: str, group_size: int | None = None, selector: str | None = None
+    ops: tuple[Op, ...],
+    scheme: str,
+    group_size: int | None = None,
+    selector: str | None = None,
+    act_quant: str = "fused",
 ) -> tuple[Op, ...]:
-    """Quantize the selected ops' operands to ``scheme`` (see :data:`QUANT_SCHEMES`)."""
+    """Quantize the selected ops' operands to ``scheme`` (see :data:`QUANT_SCHEMES`); schemes with a
+    quantized activation add the kernels of ``act_quant`` (:data:`ACT_QUANT_MODES`) before each."""
+    if act_quant not in ACT_QUANT_MODES:
+        raise WorkloadError(
+            f"quantize {scheme!r}: act_quant: expected one of {', '.join(ACT_QUANT_MODES)}"
+            f"{closest(act_quant, list(ACT_QUANT_MODES))}, got {act_quant!r}"
+        )
     if scheme not in QUANT_SCHEMES:
         raise WorkloadError(
             f"quantize: scheme: expected one of {', '.join(QUANT_SCHEMES)}{closest(scheme, list(QUANT_SCHEMES))}, got {scheme!r}"
@@ -535,6 +604,10 @@ def quantize(
         if qs.act_dtype:
             ag = op.k if qs.act_group == -1 else qs.act_group
             changes.update(a_dtype=qs.act_dtype, dtype=qs.compute_dtype, a_scale_group_size=ag)
+            quantized = op.replace(**changes)
+            out.extend(act_quant_ops(quantized, act_quant, src_dtype=op.a_dtype))
+            out.append(quantized)
+            continue
         out.append(op.replace(**changes))
     return tuple(out)
 

@@ -154,13 +154,20 @@ class Workload:
         """Sparsify weights: ``unstructured:<d>``, ``N:M``, ``block:<r>x<c>:<d>``, ``mask:<file>[:<pattern>]``, ``dense``."""
         return self._with(_tf.prune(self.ops, pattern, ops, stats_block=stats_block), f"prune({pattern}, ops={ops})")
 
-    def quantize(self, scheme: str, group_size: int | None = None, ops: str | None = None) -> Workload:
-        """Quantize operands: ``w8a8``, ``w8a16``, ``w4a16``, ``w4a8``, ``fp8``, ``fp8_block``, ``nvfp4``, ``mxfp4``, ``kv_fp8``, ``kv_int8``, ``kv_int4``..."""
-        new_ops = _tf.quantize(self.ops, scheme, group_size, ops)
+    def quantize(
+        self, scheme: str, group_size: int | None = None, ops: str | None = None, *, act_quant: str = "fused"
+    ) -> Workload:
+        """Quantize operands: ``w8a8``, ``w8a16``, ``w4a16``, ``w4a8``, ``fp8``, ``fp8_block``, ``nvfp4``, ``mxfp4``, ``kv_fp8``, ``kv_int8``, ``kv_int4``...
+
+        ``act_quant`` says how quantized activations are produced (``fused`` into the producing
+        kernel, a separate quantize ``kernel``, or ``dynamic_tensor``: an amax kernel and a quantize
+        kernel); see :data:`simsparse.workload.transforms.ACT_QUANT_MODES`."""
+        new_ops = _tf.quantize(self.ops, scheme, group_size, ops, act_quant)
         label = (
             f"quantize({scheme}"
             + (f", group_size={group_size}" if group_size else "")
             + (f", ops={ops}" if ops else "")
+            + (f", act_quant={act_quant}" if act_quant != "fused" else "")
             + ")"
         )
         changes: dict[str, Any] = {}

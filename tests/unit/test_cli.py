@@ -145,3 +145,18 @@ def test_measure_cuda_without_gpu_says_so(capsys: pytest.CaptureFixture[str], tm
     code, _, err = run(capsys, "measure", "--device", "cuda", "--out", str(tmp_path / "m.csv"))
     assert code == 2 and "CUDA" in err
     assert not (tmp_path / "m.csv").exists()
+
+
+def test_run_act_quant(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ("run", "--hw", "h100-sxm", "--model", "llama-3.1-8b", "--quant", "fp8", "--json")
+    code, out, _ = run(capsys, *args)
+    fused = json.loads(out)
+    code2, out2, _ = run(capsys, *args, "--act-quant", "dynamic_tensor")
+    dyn = json.loads(out2)
+    assert code == code2 == 0
+    assert any(r["op"].endswith(".act_amax") for r in dyn["ops"])
+    assert not any(r["op"].endswith(".act_amax") for r in fused["ops"])
+    assert dyn["summary"]["tpot_s"] > fused["summary"]["tpot_s"]
+    with pytest.raises(SystemExit) as exc:  # argparse rejects an unknown choice
+        main([*args, "--act-quant", "static"])
+    assert exc.value.code == 2 and "--act-quant" in capsys.readouterr().err

@@ -312,3 +312,40 @@ def test_magnitude_nm_keeps_largest() -> None:
     mask = w.magnitude_mask(wts, w.parse_prune_pattern("2:4"))
     assert mask[:, 0].tolist() == [False, True, True, False]
     assert mask[:, 1].tolist() == [True, False, False, True]
+
+
+def test_activation_quantization_kernels() -> None:
+    import simsparse as ss
+
+    base = ss.Workload.from_model(ss.load_model("llama-3.1-8b"), phase="decode", batch=4, context_len=128)
+    fused = base.quantize("fp8")
+    assert len(fused.ops) == len(base.ops)  # the producing kernels write the quantized activation
+    kern = base.quantize("fp8", act_quant="kernel")
+    dyn = base.quantize("fp8", act_quant="dynamic_tensor")
+    weight_gemms = [op for op in base.ops if op.kind == "gemm" and op.b_is_weight and op.name != "lm_head"]
+    assert len(kern.ops) == len(base.ops) + len(weight_gemms)
+    assert len(dyn.ops) == len(base.ops) + 2 * len(weight_gemms)
+    names = [op.name for op in kern.ops]
+    q = kern.ops[names.index("attn.qkv.act_quant")]
+    gemm_op = kern.ops[names.index("attn.qkv")]
+    assert names.index("attn.qkv.act_quant") == names.index("attn.qkv") - 1
+    # reads the bf16 activation once and writes it in fp8, per layer
+    assert (q.kind, q.m, q.n, q.a_dtype, q.c_dtype, q.repeat) == ("elementwise", 4, 4096, "bf16", "fp8_e4m3", 32)
+    assert gemm_op.a_dtype == "fp8_e4m3"
+    # weight-only schemes quantize no activation, whatever act_quant says
+    assert len(base.quantize("w4a16", act_quant="dynamic_tensor").ops) == len(base.ops)
+    # each extra kernel costs time
+    hw = ss.load_hardware("h100-sxm")
+    t = [float(ss.simulate(hw, wl).summary()["latency_s"]) for wl in (fused, kern, dyn)]
+    assert t[0] < t[1] < t[2]
+    with pytest.raises(WorkloadError, match="act_quant: expected one of fused, kernel, dynamic_tensor"):
+        base.quantize("fp8", act_quant="dynamic")
+
+
+def test_activation_quantization_of_expert_parallel_experts_counts_rows_per_device() -> None:
+    import simsparse as ss
+
+    wl = ss.Workload.from_model(ss.load_model("mixtral-8x7b"), phase="decode", batch=8, context_len=128, ep=8)
+    ops = {op.name: op for op in wl.quantize("fp8", act_quant="kernel").ops}
+    up = ops["moe.experts.up_gate"]
+    assert ops["moe.experts.up_gate.act_quant"].m == -(-up.m // 8) == ops["moe.experts.act"].m
