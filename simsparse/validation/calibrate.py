@@ -58,7 +58,7 @@ from simsparse.models.interconnect import nccl
 from simsparse.units import DTYPE_BITS, canonical_dtype
 
 from .compare import compare_frame
-from .datasets import list_datasets, load_measurements, parse_extra
+from .datasets import list_datasets, load_measurements, parse_extra, records
 
 __all__ = [
     "CALIBRATION_FIELDS",
@@ -118,7 +118,7 @@ def _gemm_rows(df: pd.DataFrame) -> pd.DataFrame:
     """Latency rows of single dense GEMMs (AIC/LLMCompass/DeepGEMM gemm rows and Vidur linear ops),
     with their compulsory bytes and FLOPs."""
     rows = []
-    for r in df.to_dict("records"):
+    for r in records(df):
         if r["metric"] != "latency_us" or any(isinstance(r[c], float) and math.isnan(r[c]) for c in ("m", "n", "k")):
             continue
         extra = parse_extra(r["extra"])
@@ -144,6 +144,11 @@ def _gemm_rows(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows)
 
 
+def _sets(values: pd.Series) -> str:
+    """The distinct values, sorted and comma-separated (dataset names in a fit's description)."""
+    return ", ".join(sorted({str(v) for v in values}))
+
+
 def fit_constants(
     df_measured: pd.DataFrame, gpu: str, *, system: System | None = None, multi_system: System | None = None
 ) -> Constants:
@@ -164,7 +169,6 @@ def fit_constants(
     out: Constants = {}
     g = _gemm_rows(df)
     if not g.empty:
-        sets = lambda x: ", ".join(sorted(set(x)))  # noqa: E731
         for cdt, grp in g.groupby("compute_dtype"):
             cdt = str(cdt)
             if canonical_dtype(cdt) not in dev.core.matrix_unit.macs_per_cycle:
@@ -177,7 +181,7 @@ def fit_constants(
                 out[f"device.core.matrix_unit.sustained_fraction.{canonical_dtype(cdt)}"] = (
                     round(min(frac, 1.0), 4),
                     f"median of achieved/peak {cdt} FLOP/s over {len(sel)} compute-bound GEMM rows "
-                    f"(intensity >= 2x ridge {ridge:.0f} FLOP/B, >= {COMPUTE_MIN_US:.0f} us) of {sets(sel['dataset'])}",
+                    f"(intensity >= 2x ridge {ridge:.0f} FLOP/B, >= {COMPUTE_MIN_US:.0f} us) of {_sets(sel['dataset'])}",
                 )
         mem = g[g["compute_dtype"].isin(["bf16", "fp16"])]
         mem = mem[mem["flops"] / mem["bytes"] <= 0.25 * dev.peak_flops("bf16") / peak_bw]
@@ -187,7 +191,7 @@ def fit_constants(
             out["device.memory[hbm].sustained_fraction"] = (
                 round(min(frac, 1.0), 4),
                 f"median achieved/peak HBM bandwidth over {len(big)} memory-bound bf16/fp16 GEMM rows moving "
-                f">= {MEMORY_MIN_BYTES >> 20} MiB of {sets(big['dataset'])}",
+                f">= {MEMORY_MIN_BYTES >> 20} MiB of {_sets(big['dataset'])}",
             )
         if len(mem) >= 3:
             slope, intercept = np.polyfit(mem["bytes"].to_numpy(), mem["seconds"].to_numpy(), 1)
@@ -195,7 +199,7 @@ def fit_constants(
             out["device.kernel_launch_s"] = (
                 float(f"{launch:.3g}"),
                 f"least-squares intercept {float(intercept) * 1e6:.2f} us of latency vs bytes over {len(mem)} "
-                f"memory-bound bf16/fp16 GEMM rows of {sets(mem['dataset'])} (fitted bandwidth "
+                f"memory-bound bf16/fp16 GEMM rows of {_sets(mem['dataset'])} (fitted bandwidth "
                 f"{1 / slope / 1e9:.0f} GB/s), minus the preset DRAM latency {hbm.latency_ns:.0f} ns",
             )
     out.update(_fit_interconnect(df, hw_multi, out.get("device.kernel_launch_s", (dev.kernel_launch_s, ""))[0]))
@@ -204,7 +208,7 @@ def fit_constants(
 
 def _collective_rows(df: pd.DataFrame, kind: str) -> pd.DataFrame:
     rows = []
-    for r in df[(df["kind"] == kind) & (df["metric"] == "latency_us")].to_dict("records"):
+    for r in records(df[(df["kind"] == kind) & (df["metric"] == "latency_us")]):
         extra = parse_extra(r["extra"])
         if "num_gpus" in extra and ("message_bytes" in extra or "bytes" in extra):
             rows.append(
@@ -224,7 +228,6 @@ def _fit_interconnect(df: pd.DataFrame, hw_multi: System, launch: float) -> Cons
     out: Constants = {}
     if ic.topology == "none":
         return out
-    sets = lambda x: ", ".join(sorted(set(x)))  # noqa: E731
     nvlink = ic.link_gb_per_s * ic.n_links_per_device * 1e9
     a = _collective_rows(df, "allreduce")
     t = _collective_rows(df, "alltoall")
@@ -241,7 +244,7 @@ def _fit_interconnect(df: pd.DataFrame, hw_multi: System, launch: float) -> Cons
                 f"median ring all-reduce bus bandwidth 2(p-1)/p x bytes / measured over the NVLink per-GPU "
                 f"bandwidth ({nvlink / 1e9:.0f} GB/s) over {len(ring)} rows >= {LARGE_MESSAGE_BYTES >> 20} MiB"
                 + (f" on < {nccl.NVLS_MIN_DEVICES} GPUs (NVLS off)" if nvls else "")
-                + f" of {sets(ring['dataset'])}",
+                + f" of {_sets(ring['dataset'])}",
             )
         if nvls:
             sel = large[large["p"] >= nccl.NVLS_MIN_DEVICES]
@@ -251,7 +254,7 @@ def _fit_interconnect(df: pd.DataFrame, hw_multi: System, launch: float) -> Cons
                     round(frac, 4),
                     f"median all-reduce algorithm bandwidth bytes / measured over the NVLink per-GPU bandwidth "
                     f"({nvlink / 1e9:.0f} GB/s) over {len(sel)} rows >= {LARGE_MESSAGE_BYTES >> 20} MiB on >= "
-                    f"{nccl.NVLS_MIN_DEVICES} GPUs (NVLS eligible) of {sets(sel['dataset'])}",
+                    f"{nccl.NVLS_MIN_DEVICES} GPUs (NVLS eligible) of {_sets(sel['dataset'])}",
                 )
         small = a[a["bytes"] <= SMALL_MESSAGE_BYTES]
         if len(small) >= 3 and small["p"].nunique() >= 2:
@@ -260,7 +263,7 @@ def _fit_interconnect(df: pd.DataFrame, hw_multi: System, launch: float) -> Cons
             steps = (2 * (small["p"] - 1)).to_numpy(dtype=float)
             rest = (small["seconds"] - launch - bw_term).to_numpy(dtype=float)
             alpha, overhead = np.polyfit(steps, rest, 1)
-            rows = f"{len(small)} all-reduce rows <= {SMALL_MESSAGE_BYTES >> 10} KiB on {sorted(set(small['p']))} GPUs of {sets(small['dataset'])}"
+            rows = f"{len(small)} all-reduce rows <= {SMALL_MESSAGE_BYTES >> 10} KiB on {sorted(set(small['p']))} GPUs of {_sets(small['dataset'])}"
             rule = "(measured - kernel_launch_s - LL bandwidth term) vs the 2(p-1) ring steps (NCCL picks LL there)"
             out["interconnect.link_latency_ns"] = (
                 round(max(float(alpha), 0.0) * 1e9, 1),
@@ -280,13 +283,13 @@ def _fit_interconnect(df: pd.DataFrame, hw_multi: System, launch: float) -> Cons
                 round(p2p, 4),
                 f"median all-to-all bus bandwidth (p-1)/p x bytes / measured over the NVLink per-GPU bandwidth "
                 f"({nvlink / 1e9:.0f} GB/s) over {len(large)} rows >= {LARGE_MESSAGE_BYTES >> 20} MiB of "
-                f"{sets(large['dataset'])}",
+                f"{_sets(large['dataset'])}",
             )
         small = t[t["bytes"] <= SMALL_MESSAGE_BYTES]
         if len(small):
             hop = out.get("interconnect.link_latency_ns", (ic.link_latency_ns, ""))[0] * 1e-9
             resid: list[float] = []
-            for rec in small.to_dict("records"):
+            for rec in records(small):
                 p, n_bytes, seconds = int(rec["p"]), float(rec["bytes"]), float(rec["seconds"])
                 proto = nccl.p2p_protocol(n_bytes / p)
                 bus_bw = nccl.bandwidth_factor(proto, all_reduce=False, simple_gb_per_s=nvlink * p2p / 1e9) * 1e9
@@ -295,7 +298,7 @@ def _fit_interconnect(df: pd.DataFrame, hw_multi: System, launch: float) -> Cons
                 float(f"{max(float(np.mean(resid)), 0.0):.3g}"),
                 f"mean of (measured - kernel_launch_s - bandwidth term - one protocol hop) over {len(small)} "
                 f"all-to-all rows <= {SMALL_MESSAGE_BYTES >> 10} KiB on {sorted(set(small['p']))} GPUs of "
-                f"{sets(small['dataset'])}",
+                f"{_sets(small['dataset'])}",
             )
     return out
 
@@ -439,7 +442,7 @@ def leave_one_gpu_out(
     if df_measured is None:
         df_measured = pd.concat([load_measurements(n) for n in list_datasets()], ignore_index=True)
     fits = {gpu: fit_constants(df_measured, gpu) for gpu in GPU_FAMILIES}
-    records: list[dict[str, Any]] = []
+    out_rows: list[dict[str, Any]] = []
     for gpu, (single, multi) in GPU_FAMILIES.items():
         rows = target_rows(df_measured, gpu).iloc[::every]
         other = next(g for g in GPU_FAMILIES if g != gpu)
@@ -449,9 +452,9 @@ def leave_one_gpu_out(
         for variant, hardware in variants.items():
             res = compare_frame(rows, hardware=hardware)
             res = res[res["expressible"]]
-            res = res.assign(group=[_group(r) for r in res.to_dict("records")], ape=res["rel_error"].abs())
+            res = res.assign(group=[_group(r) for r in records(res)], ape=res["rel_error"].abs())
             for grp, part in res.groupby("group"):
-                records.append(
+                out_rows.append(
                     {
                         "gpu": gpu,
                         "group": grp,
@@ -462,4 +465,4 @@ def leave_one_gpu_out(
                         "worst_ape": float(part["ape"].max()),
                     }
                 )
-    return pd.DataFrame.from_records(records), fits
+    return pd.DataFrame.from_records(out_rows), fits

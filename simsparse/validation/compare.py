@@ -57,7 +57,7 @@ from simsparse.hw import System
 from simsparse.results import SimResult
 from simsparse.workload.op import Op
 
-from .datasets import list_datasets, load_measurements, parse_extra
+from .datasets import list_datasets, load_measurements, parse_extra, records
 
 __all__ = [
     "RESULT_COLUMNS",
@@ -221,7 +221,7 @@ def _regime(res: SimResult) -> str:
     ops = res.ops
     if ops.empty:
         return "memory"
-    top = ops.loc[ops["total_s"].idxmax()]
+    top = ops.iloc[int(np.argmax(ops["total_s"].to_numpy()))]
     cause = str(top["bottleneck"])
     if top["kind"] == "collective" or cause == "interconnect":
         return "interconnect"
@@ -889,10 +889,10 @@ def compare_frame(
     ``host_dispatch_us`` is the host time added per call to host-timed rows (:data:`HOST_TIMED_DISPATCH_US`).
     """
     sim = _Sim(hardware=dict(hardware or {}), fidelity=fidelity, host_dispatch_us=host_dispatch_us)
-    records = measured.to_dict("records")
-    latency_keys = {_row_key(r) for r in records if r["metric"] == "latency_us"}
+    rows_in = records(measured)
+    latency_keys = {_row_key(r) for r in rows_in if r["metric"] == "latency_us"}
     out: list[dict[str, Any]] = []
-    for row in records:
+    for row in rows_in:
         rec: dict[str, Any] = {
             c: row.get(c)
             for c in (

@@ -17,6 +17,7 @@ import math
 import os
 from importlib import resources
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 
@@ -123,6 +124,12 @@ def dataset_path(name_or_path: str | os.PathLike[str]) -> Path:
         f"a shipped dataset ({', '.join(names)}) or the path of a CSV file{closest(text, names)}",
         text,
     )
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``df`` as ``{column: value}`` dicts (``DataFrame.to_dict("records")``, typed with
+    string column names as every table of this package has)."""
+    return cast(list[dict[str, Any]], df.to_dict("records"))
 
 
 def parse_extra(text: object) -> dict[str, str]:

@@ -194,7 +194,7 @@ TARGETS: tuple[tuple[str, str, float, str], ...] = (
 
 def moe_ratio_table(df: pd.DataFrame) -> pd.DataFrame:
     """Power-law / balanced latency ratio, measured and predicted, per MoE configuration."""
-    from .datasets import parse_extra
+    from .datasets import parse_extra, records
 
     ok = df[df["expressible"].astype(bool) & (df["kind"] == "moe_layer")].copy()
     if ok.empty:
@@ -213,13 +213,12 @@ def moe_ratio_table(df: pd.DataFrame) -> pd.DataFrame:
     ex = [parse_extra(e) for e in ok["extra"]]
     ok["distribution"] = [e.get("distribution", "") for e in ex]
     ok["config"] = [f"tp{e.get('moe_tp', '1')}ep{e.get('ep', '1')}" for e in ex]
-    base = ok[ok["distribution"] == "balanced"].set_index(["dtype", "config", "tokens"])
+    base = {(b["dtype"], b["config"], b["tokens"]): b for b in records(ok[ok["distribution"] == "balanced"])}
     rows = []
-    for r in ok[ok["distribution"] != "balanced"].to_dict("records"):
-        key = (r["dtype"], r["config"], r["tokens"])
-        if key not in base.index:
+    for r in records(ok[ok["distribution"] != "balanced"]):
+        b = base.get((r["dtype"], r["config"], r["tokens"]))
+        if b is None:
             continue
-        b = base.loc[key]
         meas = r["measured"] / float(b["measured"])
         pred = r["predicted"] / float(b["predicted"])
         rows.append(
