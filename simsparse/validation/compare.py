@@ -12,7 +12,8 @@ Mapping rules (one function per row kind below; every row either maps or gets a 
   dtypes: ``bf16``/``fp16`` as is; ``fp8`` -> fp8 (e4m3) compute and operands, bf16 output;
   ``fp8_block`` -> ``fp8_block`` compute, 1x128 activation scales, 128x128 weight scale blocks (fp32);
   ``int8_wo`` -> bf16 compute, int8 weights, per-channel scales; ``int4_wo`` -> bf16 compute, int4
-  weights, group-128 scales (or the ``group=`` of ``extra``); ``w8a8_sq`` -> int8 compute and operands,
+  weights, group-128 scales (or the ``group=`` of ``extra``), per-channel where ``kernel_source`` names
+  TensorRT-LLM's per-channel ``WeightOnlyQuantMatmul`` plugin (the A100 table); ``w8a8_sq`` -> int8 compute and operands,
   per-token and per-channel scales. ``sparse_gemm_2of4`` -> the same GEMM with 2:4 weights.
 * **Speedups** (``speedup_vs_dense``): simulated dense latency / simulated 2:4 latency on ``a100-sxm``.
 * **MoE layers** (AIConfigurator): one GPU runs the local experts of one EP rank, no all-to-all: a
@@ -312,6 +313,10 @@ def _gemm_op(
         )
     elif dtype in ("int4_wo", "int4_wo_2of4"):
         group = int(extra.get("group", extra.get("group_size", "128")) or 128)
+        if "WeightOnlyQuantMatmul" in extra.get("kernel_source", ""):
+            # TensorRT-LLM's per-channel weight-only plugin (its group-wise twin is
+            # WeightOnlyGroupwiseQuantMatmul): one scale per output channel
+            group = k
         fields.update(
             dtype="bf16",
             a_dtype="bf16",
