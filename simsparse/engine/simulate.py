@@ -100,6 +100,8 @@ def _roofline_op(device: Device, op: Op) -> OpTiming:
         reads = float(op.m) * op.n * dtype_bytes(op.b_dtype)
         writes = float(op.m) * op.n * dtype_bytes(op.c_dtype)
         comp, macs = 0.0, 0.0
+    if h.dram.write_allocate:
+        reads += writes  # every written line is first read for ownership
     mem = reads / (h.dram.read_gb_per_s / f) + writes / (h.dram.write_gb_per_s / f)
     cycles = max(comp, mem)
     cause = "compute" if comp >= mem else f"memory:{h.dram.name}"

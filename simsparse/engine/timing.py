@@ -228,8 +228,9 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         if mp.split_k > 1:
             rmw_bytes = op.m * n * op.batch * ACCUMULATOR_BYTES * mp.split_k
         store_wave = (out_bytes + 2 * rmw_bytes) / waves
+        rfo_wave = out_bytes / waves if h.dram.write_allocate else 0.0  # read for ownership of C's lines
         chunks = K_CHUNKS
-        dram_c = w_bytes / dram_bw
+        dram_c = (w_bytes + rfo_wave) / dram_bw
         shared_c = fill_bytes / shared_bw
         core_c = panel / fill_bw_core * np.ones(waves)
         load_c = np.maximum(np.maximum(dram_c, shared_c), core_c)
@@ -281,7 +282,7 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
     compute_busy = float(comp.sum())
     imb = cost.imbalance_cycles * waves
     stalls = _account(device, span, compute_busy, mem_cycles, latency, imb)
-    reads = {h.dram.name: float(w_bytes.sum() + rmw_bytes)}
+    reads = {h.dram.name: float(w_bytes.sum() + rmw_bytes + (out_bytes if h.dram.write_allocate else 0.0))}
     writes = {h.dram.name: float(out_bytes + rmw_bytes)}
     if h.shared is not None:
         reads[h.shared.name] = float(fill_bytes.sum())
@@ -410,6 +411,7 @@ def _streaming(device: Device, op: Op, read_bytes: float, write_bytes: float, fl
     rate = vector_rate(device, op.a_dtype) * device.n_cores
     steps = max(1, min(64, math.ceil((read_bytes + write_bytes) / (device.n_cores * 32 * 1024))))
     dram_bw, dram_wbw = dram_rates(device)
+    read_bytes += write_bytes if h.dram.write_allocate else 0.0  # read for ownership of the written lines
     load = np.full(steps, read_bytes / steps / dram_bw)
     comp = np.full(steps, flops / rate / steps)
     store = np.full(steps, write_bytes / steps / dram_wbw)

@@ -258,6 +258,9 @@ class MemoryLevel:
     ``capacity_bytes`` is per instance. Bandwidths are *aggregate over the device* in GB/s
     (decimal) at the preset clock. ``sustained_fraction`` is the measured fraction of the peak
     bandwidth that streaming kernels reach (cited in the preset). Energies are per byte moved.
+    ``write_allocate``: the caches in front of this level allocate on a store miss, so every byte
+    written to it is first read from it (a read for ownership, as on x86 CPUs for ordinary stores);
+    GPU L2 caches write partial lines without reading them (``False``).
     """
 
     name: str
@@ -271,9 +274,12 @@ class MemoryLevel:
     sustained_fraction: float = 1.0
     read_energy_pj_per_byte: float = 0.0
     write_energy_pj_per_byte: float = 0.0
+    write_allocate: bool = False
 
     def __post_init__(self) -> None:
         c = _Checker()
+        if not isinstance(self.write_allocate, bool):
+            c.fail("write_allocate", "true or false", self.write_allocate)
         if not isinstance(self.name, str) or not self.name:
             c.fail("name", "a non-empty name", self.name)
         c.choice("kind", self.kind, MEMORY_KINDS)

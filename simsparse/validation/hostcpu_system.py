@@ -3,20 +3,25 @@
 :func:`build_host_cpu_system` describes the host as a simsparse device (every field with a source):
 
 * one *core* per usable CPU, at the clock ``host_cpu_facts`` reports;
-* the *matrix unit* is the SIMD FMA datapath: ``kind: tensor_core`` with an array of ``simd lanes x 1``
-  (fp32 lanes of the widest vector ISA) and ``n_arrays`` = FMA units per core (2 on AVX-512 server
+* the *matrix unit* is the SIMD FMA datapath: ``kind: tensor_core`` with a ``1 x simd lanes`` array (fp32
+  lanes of the widest vector ISA along N: the suite's twins broadcast one A value and multiply a row of B,
+  so a GEMV keeps every lane busy) and ``n_arrays`` = FMA units per core (2 on AVX-512 server
   cores, an assumption where the machine does not say); fp16/bf16 inputs are converted and multiplied in
   fp32 by the numba twins, so they run at the fp32 rate; 2:4 weights are supported as the suite's
   ``sparse24_gemm`` twin does (kept values only, 2-bit indices);
 * the *vector unit* has the same lanes (an FMA counts 2 flops);
 * memory levels L1d and L2 (per core) and L3 (shared) with the sysfs sizes, and DRAM whose bandwidth is
-  the suite's **measured** STREAM triad (the measured figure is the source); L1/L2/L3 bandwidths are
-  per-cycle assumptions stated in ``sources``;
-* ``kernel_launch_s`` is the fixed cost of a numba parallel region (fork/join of the thread pool), from a
-  two-point fit of the measured STREAM copy and triad: ``t = launch + bytes / bandwidth``.
+  the suite's **measured** STREAM triad on DRAM-sized arrays (the measured figure is the source); L1/L2/L3
+  bandwidths are per-cycle assumptions stated in ``sources``. The DRAM level is ``write_allocate``: an
+  ordinary x86 store to a line not in cache first reads it (read for ownership), so a copy moves 3 and a
+  triad 4 array-sizes of DRAM traffic, not the 2 and 3 STREAM counts (McCalpin, STREAM FAQ, "counting
+  bytes"; Intel 64 and IA-32 Architectures Optimization Reference Manual, non-temporal stores);
+* ``kernel_launch_s`` is the fixed cost of a numba parallel region (fork/join of the thread pool): the
+  measured time of the triad on a ``tiny`` (1000-element, in-L1) vector.
 
 :func:`live_cpu_validation` measures the CPU twins, builds the system from those measurements and
-simulates each kernel; the table has :func:`~simsparse.validation.compare.compare`'s columns.
+simulates each kernel; the table has :func:`~simsparse.validation.compare.compare`'s columns. The triad
+is in-sample (it sets the DRAM bandwidth); the copy is a held-out memory-bound check of the same system.
 """
 
 from __future__ import annotations
@@ -31,13 +36,32 @@ from simsparse.hw import Core, Device, Energy, MatrixUnit, MemoryLevel, Sparsity
 from simsparse.workload.op import Op
 
 from .compare import _Expr, _Run, compare_frame
-from .datasets import parse_extra
+from .datasets import parse_extra, records
 from .hostcpu import HostFact, host_cpu_facts
 
-__all__ = ["DEFAULT_FMA_UNITS", "build_host_cpu_system", "fit_stream", "live_cpu_validation"]
+__all__ = [
+    "DEFAULT_FMA_UNITS",
+    "MEMORY_BOUND_KERNELS",
+    "build_host_cpu_system",
+    "fit_stream_triad",
+    "live_cpu_validation",
+]
+
+MEMORY_BOUND_KERNELS = ("stream_copy", "stream_triad", "w4a16_gemv", "csr_spmm")
+"""The kernels the live check measures at the ``full`` (DRAM-sized) size set: the ones the issue calls
+memory-bound. The others run at the requested size set (``small`` by default)."""
 
 DEFAULT_FMA_UNITS = 2
 """FMA units per core assumed when the machine does not say (2 x 512-bit on Xeon Scalable with AVX-512)."""
+
+FRACTION_FIT_KERNEL = "gemm_fp32"
+"""The compute kernel whose measured time sets the host matrix unit's sustained fraction of the SIMD FMA
+peak in the live check (the suite's twins are plain numba loops, far from hand-tuned BLAS)."""
+FRACTION_FIT_ROUNDS = 3
+
+CSR_MAX_SPEEDUP = 1000.0
+"""Cap of the CSR software loop's speedup over dense: none in practice (its work scales with the nonzeros,
+``simsparse/validation/kernels/spmm.py``); 1000x covers densities down to 0.1%."""
 
 L1_BYTES_PER_CYCLE = 128.0
 """Assumed L1d load bandwidth per core: two 64-byte loads per cycle (Intel Skylake-SP and later)."""
@@ -70,31 +94,23 @@ def _mem_total_bytes() -> tuple[int, str]:
     return 16 * 2**30, "assumed: 16 GiB (/proc/meminfo not readable)"
 
 
-def fit_stream(copy_bytes: float, copy_s: float, triad_bytes: float, triad_s: float) -> tuple[float, float, str]:
-    """(bandwidth GB/s, launch s, how) from the STREAM copy and triad timings: the line through the two
-    points ``t = launch + bytes / bw``; when the two points do not give a positive launch and bandwidth
-    (noise), the triad alone with no launch cost."""
-    if triad_bytes != copy_bytes and triad_s > copy_s:
-        bw = (triad_bytes - copy_bytes) / (triad_s - copy_s)
-        launch = triad_s - triad_bytes / bw
-        if 0.0 <= launch < 0.9 * copy_s:
-            return (
-                bw / 1e9,
-                launch,
-                (
-                    f"measured: two-point fit t = launch + bytes/bw of the kernel suite's STREAM copy "
-                    f"({copy_bytes / 1e6:.2f} MB in {copy_s * 1e6:.1f} us) and triad ({triad_bytes / 1e6:.2f} MB in "
-                    f"{triad_s * 1e6:.1f} us)"
-                ),
-            )
-    return (
-        triad_bytes / triad_s / 1e9,
-        0.0,
-        (
-            f"measured: kernel suite STREAM triad, {triad_bytes / 1e6:.2f} MB in {triad_s * 1e6:.1f} us "
-            "(launch cost folded into the bandwidth; the copy/triad fit was not usable)"
-        ),
+def fit_stream_triad(
+    triad_elems: int, triad_s: float, tiny_triad_s: float, *, write_allocate: bool = True
+) -> tuple[float, float, str]:
+    """(DRAM bandwidth GB/s, launch s, how) from the triad on DRAM-sized vectors and on a tiny (in-L1)
+    one: the tiny run is the fixed cost of the parallel region; the bandwidth is the DRAM traffic of the
+    large run (2 reads + 1 write of fp32, plus the read for ownership of the written array when the
+    caches write-allocate) over its time less that fixed cost."""
+    arrays = 4 if write_allocate else 3
+    traffic = float(arrays * 4 * triad_elems)
+    launch = min(max(tiny_triad_s, 0.0), 0.5 * triad_s)
+    bw = traffic / (triad_s - launch)
+    how = (
+        f"measured: kernel suite STREAM triad on {triad_elems} fp32 elements ({traffic / 1e6:.1f} MB of DRAM "
+        f"traffic counting {'the read for ownership of the written array' if write_allocate else 'no RFO'}) "
+        f"in {triad_s * 1e6:.1f} us, less the {launch * 1e6:.1f} us of the same kernel on a tiny vector"
     )
+    return bw / 1e9, launch, how
 
 
 def build_host_cpu_system(
@@ -104,6 +120,8 @@ def build_host_cpu_system(
     dram_source: str,
     kernel_launch_s: float = 0.0,
     launch_source: str = "assumed: 0",
+    matrix_fraction: float | None = None,
+    fraction_source: str = "",
 ) -> System:
     """A one-device System describing this host's CPU (module docstring); every field has a source.
 
@@ -159,21 +177,26 @@ def build_host_cpu_system(
             write_gb_per_s=dram_gb_per_s,
             latency_ns=100.0,
             sustained_fraction=1.0,
+            write_allocate=True,
         ),
     )
     unit = MatrixUnit(
         kind="tensor_core",
-        array_rows=lanes,
-        array_cols=1,
+        array_rows=1,
+        array_cols=lanes,
         n_arrays=fma,
         dataflow="os",
         macs_per_cycle={"fp32": macs, "fp16": macs, "bf16": macs},
-        compute_model="structured_nm",
+        compute_model="unstructured",
         sparsity=(
             SparsitySupport(pattern="2:4", metadata_bits_per_value=2, max_speedup=2.0, metadata_format="nm_index"),
+            SparsitySupport(
+                pattern="unstructured", metadata_bits_per_value=32, max_speedup=CSR_MAX_SPEEDUP, metadata_format="csr"
+            ),
         ),
         zero_handling="skip",
         dequant="vector",
+        sustained_fraction={} if matrix_fraction is None else dict.fromkeys(("fp32", "fp16", "bf16"), matrix_fraction),
     )
     vector = VectorUnit(lanes=lanes, flops_per_cycle={"fp32": 2.0 * macs, "fp16": 2.0 * macs, "bf16": 2.0 * macs})
     device = Device(
@@ -189,14 +212,16 @@ def build_host_cpu_system(
     sources = {
         "device.freq_ghz": _src(facts, "max_mhz"),
         "device.n_cores": _src(facts, "n_cpus_usable"),
-        "device.core.matrix_unit.array_rows": f"fp32 SIMD lanes = {width} bits / 32 ({_src(facts, 'simd_width_bits')})",
-        "device.core.matrix_unit.array_cols": "assumed: a SIMD FMA unit is a 1-D array (lanes x 1)",
+        "device.core.matrix_unit.array_rows": "assumed: a SIMD FMA unit is a 1-D array (1 x lanes, lanes along N)",
+        "device.core.matrix_unit.array_cols": f"fp32 SIMD lanes = {width} bits / 32 ({_src(facts, 'simd_width_bits')})",
         "device.core.matrix_unit.n_arrays": (
             f"assumed: {fma} FMA unit(s) per core ({_src(facts, 'has_fma')}: fma/avx512f flags; "
             "2 x 512-bit FMA on Xeon Scalable)"
         ),
         "device.core.matrix_unit.macs_per_cycle": "derived: lanes x FMA units per core; fp16/bf16 converted to fp32 by the numba twins",
-        "device.core.matrix_unit.sparsity": "simsparse/validation/kernels/sparse24.py: the CPU twin multiplies the kept values only (2-bit indices)",
+        "device.core.matrix_unit.sparsity": "simsparse/validation/kernels/sparse24.py and spmm.py: the CPU twins multiply "
+        "the kept values only (2:4 with 2-bit indices; CSR with int32 column indices), so their work scales with "
+        "the nonzeros (compute_model unstructured: zero skipping)",
         "device.core.vector_unit": "derived: the same SIMD lanes, 2 flops per FMA",
         "device.memory[l1d].capacity_bytes": _src(facts, "l1d_bytes"),
         "device.memory[l2].capacity_bytes": _src(facts, "l2_bytes"),
@@ -208,7 +233,9 @@ def build_host_cpu_system(
         "device.memory[l2].latency_ns": "assumed: 14 cycles",
         "device.memory[l3].latency_ns": "assumed: 60 cycles",
         "device.memory[dram].capacity_bytes": dram_cap_src,
-        "device.memory[dram].read_gb_per_s": dram_source,
+        "device.memory[dram].read_gb_per_s": dram_source
+        + "; DRAM level write-allocate (ordinary x86 stores read the line for ownership: STREAM FAQ, Intel "
+        "optimization manual)",
         "device.memory[dram].write_gb_per_s": dram_source,
         "device.memory[dram].latency_ns": "assumed: 100 ns",
         "device.memory[dram].sustained_fraction": "1.0: the bandwidth is itself a measured sustained figure",
@@ -239,6 +266,8 @@ def build_host_cpu_system(
         "interconnect": "not applicable: a single device",
         "n_devices": "the host (one CPU package as one device)",
     }
+    if matrix_fraction is not None:
+        sources["device.core.matrix_unit.sustained_fraction"] = fraction_source
     return System(
         name="host-cpu",
         description=f"{model}, {n_cores} usable cores at {freq:.2f} GHz, {isa}, L3 {l3 >> 20} MiB, DRAM {dram_gb_per_s:.1f} GB/s measured",
@@ -283,19 +312,24 @@ def _cpu_expression(row: Mapping[str, Any]) -> tuple[_Expr, str, str] | None:
             b_dtype="fp32",
             c_dtype="fp32",
         )
-        note = "used to fit the DRAM bandwidth and launch cost (in-sample)"
+        note = (
+            "sets the DRAM bandwidth (in-sample)"
+            if kernel == "stream_triad"
+            else "held out: predicted from the triad's bandwidth"
+        )
     elif kernel in ("gemm_fp32", "gemm_fp16"):
         dt = "fp16" if kernel == "gemm_fp16" else "fp32"
         op = fp32_gemm(dim("m"), dim("n"), dim("k"), dtype=dt, a_dtype=dt, b_dtype=dt)
-        note = ""
+        note = "sets the matrix unit's sustained fraction (in-sample)" if kernel == FRACTION_FIT_KERNEL else ""
     elif kernel == "sparse24_gemm":
         op = fp32_gemm(dim("m"), dim("n"), dim("k"), b_pattern="2:4", b_density=0.5)
         note = ""
     elif kernel == "csr_spmm":
-        # C = A_sparse[m x k] @ B[k x n] computed as C^T = B^T @ A^T: the sparse operand is the 'weight'
+        # C = A_sparse[m x k] @ B[k x n]: the twin walks each row's nonzeros and adds value x row of B into
+        # the output row, vectorized along n: A's density scales the work with no lane imbalance
         density = float(extra.get("density", "1"))
-        op = fp32_gemm(dim("n"), dim("m"), dim("k"), b_pattern="unstructured", b_density=density)
-        note = "CSR sparse operand as an unstructured-sparse weight of the transposed product"
+        op = fp32_gemm(dim("m"), dim("n"), dim("k"), a_density=density)
+        note = "CSR operand as a sparse A (work scales with its nonzeros)"
     elif kernel == "moe_grouped_gemm":
         groups = tuple(int(x) for x in extra["group_rows"].split("/"))
         op = fp32_gemm(sum(groups), dim("n"), dim("k"), kind="grouped_gemm", group_tokens=groups)
@@ -318,35 +352,60 @@ def _cpu_expression(row: Mapping[str, Any]) -> tuple[_Expr, str, str] | None:
 
 def live_cpu_validation(sizes: str = "small", repeats: int = 10) -> tuple[pd.DataFrame, System]:
     """Measure the CPU twins of the kernel suite, build ``host-cpu`` from this machine's facts and the
-    measured STREAM figures, and return (predicted-vs-measured table, system)."""
+    measured STREAM figures, and return (predicted-vs-measured table, system).
+
+    The memory-bound kernels (:data:`MEMORY_BOUND_KERNELS`) run at the ``full`` size set so that they
+    stream from DRAM; the others at ``sizes``. The DRAM bandwidth and the parallel-region cost come from
+    the triad (:func:`fit_stream_triad`); every other row is a prediction."""
+    from simsparse.errors import SimulationError
+
+    from .kernels import kernel_names
     from .measure import measure
 
-    meas = measure(device="cpu", sizes=sizes, repeats=repeats)
-    meas = meas.copy()
+    others = [k for k in kernel_names() if k not in MEMORY_BOUND_KERNELS]
+    tiny = measure(device="cpu", sizes="tiny", repeats=max(repeats, 20), kernels=["stream_triad"])
+    meas = pd.concat(
+        [
+            measure(device="cpu", sizes="full", repeats=repeats, kernels=list(MEMORY_BOUND_KERNELS)),
+            measure(device="cpu", sizes=sizes, repeats=repeats, kernels=others),
+        ],
+        ignore_index=True,
+    )
     meas.insert(0, "dataset", f"live_cpu_{sizes}")
     meas["line"] = range(2, len(meas) + 2)
     for c in ("m", "n", "k", "tokens", "batch"):
         meas[c] = pd.to_numeric(meas[c]).astype(float)
-    by_kernel = {
-        parse_extra(e).get("kernel", ""): r for e, r in zip(meas["extra"], meas.to_dict("records"), strict=True)
-    }
-    copy_r, triad_r = by_kernel.get("stream_copy"), by_kernel.get("stream_triad")
-    if triad_r is None:
-        from simsparse.errors import SimulationError
-
+    by_kernel = {parse_extra(r["extra"]).get("kernel", ""): r for r in records(meas)}
+    triad_r = by_kernel.get("stream_triad")
+    if triad_r is None or tiny.empty:
         raise SimulationError("live cpu validation: the kernel suite produced no stream_triad measurement")
-    tb = float(parse_extra(triad_r["extra"])["bytes"])
-    ts = float(triad_r["value"]) * 1e-6
-    if copy_r is not None:
-        cb = float(parse_extra(copy_r["extra"])["bytes"])
-        cs = float(copy_r["value"]) * 1e-6
-        bw, launch, how = fit_stream(cb, cs, tb, ts)
-    else:
-        bw, launch, how = (
-            tb / ts / 1e9,
-            0.0,
-            f"measured: kernel suite STREAM triad {tb / 1e6:.2f} MB in {ts * 1e6:.1f} us",
-        )
+    elems = int(parse_extra(triad_r["extra"])["n_elems"])
+    bw, launch, how = fit_stream_triad(elems, float(triad_r["value"]) * 1e-6, float(tiny["value"].iloc[0]) * 1e-6)
     system = build_host_cpu_system(dram_gb_per_s=bw, dram_source=how, kernel_launch_s=launch, launch_source=how)
+    fit_row = meas[[parse_extra(e).get("kernel") == FRACTION_FIT_KERNEL for e in meas["extra"]]]
+    if len(fit_row):
+        frac, fit_how = 1.0, ""
+        for _ in range(FRACTION_FIT_ROUNDS):
+            trial = build_host_cpu_system(
+                dram_gb_per_s=bw, dram_source=how, kernel_launch_s=launch, launch_source=how, matrix_fraction=frac
+            )
+            t = compare_frame(
+                fit_row, hardware={"host-cpu": trial}, preset_override="host-cpu", expressions=_cpu_expression
+            )
+            ratio = float(t["predicted"].iloc[0] / t["measured"].iloc[0])
+            frac = min(1.0, frac * ratio)
+            fit_how = (
+                f"fitted: {FRACTION_FIT_KERNEL} (the numba twin's blocked loop) measured "
+                f"{float(t['measured'].iloc[0]):.1f} us; {FRACTION_FIT_ROUNDS} rounds of f <- f x predicted/measured "
+                f"(last ratio {ratio:.3f}); the other compute kernels are predicted with it"
+            )
+        system = build_host_cpu_system(
+            dram_gb_per_s=bw,
+            dram_source=how,
+            kernel_launch_s=launch,
+            launch_source=how,
+            matrix_fraction=frac,
+            fraction_source=fit_how,
+        )
     table = compare_frame(meas, hardware={"host-cpu": system}, preset_override="host-cpu", expressions=_cpu_expression)
     return table, system

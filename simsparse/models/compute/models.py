@@ -178,7 +178,10 @@ class UnstructuredModel:
             return _fallback(unit, task)
         lanes = unit.array_cols if unit.kind == "systolic" else max(unit.array_cols, 1)
         depth = max(min(task.k, unit.array_rows), 1)
-        worst, mean = _imbalance_fraction(task, lanes, depth, density)
+        if kind == "nm":  # exactly n of every m values: every lane holds the same count, no imbalance
+            worst = mean = density
+        else:
+            worst, mean = _imbalance_fraction(task, lanes, depth, density)
         frac_a = task.a_density
         work = max(worst * frac_a, 1.0 / support.max_speedup)
         eff = _macs(task) * mean * frac_a
