@@ -16,6 +16,7 @@ from simsparse.hw import System
 from simsparse.results import SimResult
 from simsparse.workload import moe_layer
 
+from ._figures import cause_breakdown
 from ._writer import ReportWriter
 
 __all__ = ["HARDWARE", "build", "simulate_layer"]
@@ -152,20 +153,14 @@ def build(w: ReportWriter, quick: bool) -> None:
         "the busiest GPU a growing share.",
     )
 
-    fig = Figure(figsize=(11, 2.0 + 1.3 * len(by_ep)))
-    ax = fig.add_subplot()
-    plot.breakdown(
-        by_ep,
-        by="cause",
-        ax=ax,
-        hw=hw,
-        title=f"Where does the MoE layer's time go as EP grows (skew alpha={max(alphas):g})?",
-    )
-    w.figure(
+    cause_breakdown(
+        w,
         "breakdown-by-ep.png",
-        fig,
-        "Time and energy by cause for each EP degree at the strongest skew: imbalance (waiting for the busiest GPU) "
-        "and interconnect (all-to-all dispatch and combine) grow with EP.",
+        by_ep,
+        hw,
+        title=f"Where does the MoE layer's time go as EP grows (skew alpha={max(alphas):g})?",
+        caption="Time and energy by cause for each EP degree at the strongest skew: imbalance (waiting for the "
+        "busiest GPU) and interconnect (all-to-all dispatch and combine) grow with EP.",
     )
 
     inter = table[table["study"] == "interconnect"]

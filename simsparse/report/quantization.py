@@ -17,6 +17,7 @@ from simsparse.hw import System
 from simsparse.results import SimResult
 from simsparse.workload.transforms import QUANT_SCHEMES
 
+from ._figures import cause_breakdown
 from ._writer import ReportWriter
 
 __all__ = ["MODEL", "SCHEMES", "build", "simulate_scheme"]
@@ -163,19 +164,13 @@ def build(w: ReportWriter, quick: bool) -> None:
         bd = {s: results[(full_hw, phase, s)] for s in SCHEMES if (full_hw, phase, s) in results}
         if not bd:
             continue
-        fig = Figure(figsize=(11, 2.0 + 1.3 * len(bd)))
-        ax = fig.add_subplot()
-        plot.breakdown(
-            bd,
-            by="cause",
-            ax=ax,
-            hw=systems[full_hw],
-            title=f"{full_hw} {phase}: where does the time go with each number format?",
-        )
-        w.figure(
+        cause_breakdown(
+            w,
             f"breakdown-{phase}-{full_hw}.png",
-            fig,
-            f"Time and energy of one {phase} step on {full_hw} by cause for each scheme: "
+            bd,
+            systems[full_hw],
+            title=f"{full_hw} {phase}: where does the time go with each number format?",
+            caption=f"Time and energy of one {phase} step on {full_hw} by cause for each scheme: "
             + (
                 "decode streams the weights from HBM, so smaller weight formats shrink the memory share."
                 if phase == "decode"

@@ -17,6 +17,7 @@ from simsparse.hw import System
 from simsparse.results import SimResult
 from simsparse.workload import gemm
 
+from ._figures import cause_breakdown
 from ._writer import ReportWriter
 
 __all__ = ["GEMM_SHAPE", "GPUS", "SPARSE_PRESETS", "build", "configurations"]
@@ -243,20 +244,15 @@ def build(w: ReportWriter, quick: bool) -> None:
         if c.density in (1.0, 0.25) and c.family != "flexible N:M" and (bd_hw, c.label) in results
     }
     if bd:
-        fig = Figure(figsize=(11, 7))
-        ax = fig.add_subplot()
-        plot.breakdown(
-            bd,
-            by="cause",
-            ax=ax,
-            hw=systems[bd_hw],
-            title=f"{bd_hw}: where do time and energy go as weights and activations get sparser?",
-        )
-        w.figure(
+        cause_breakdown(
+            w,
             f"breakdown-{bd_hw}.png",
-            fig,
-            f"Time and energy of the dense and 25%-density GEMMs on {bd_hw}, split by the cause that bounds them "
-            "(compute, memory level, latency, overhead).",
+            bd,
+            systems[bd_hw],
+            title=f"{bd_hw}: where do time and energy go as weights and activations get sparser?",
+            caption=f"Time and energy of the dense and 25%-density GEMMs on {bd_hw}, split by the cause that bounds "
+            "them (compute, memory level, latency, overhead).",
+            height_in=7,
         )
 
     w.table(
