@@ -9,12 +9,15 @@ Mapping rules (one function per row kind below; every row either maps or gets a 
   A GPU the source leaves unstated but names as likely A100 runs on ``a100-sxm`` (said in ``note``).
   GPUs without a preset (MI210) are listed as not expressible.
 * **GEMM** dims: ``m`` token rows, ``n`` output features, ``k`` input features (weight ``k x n``).
-  dtypes: ``bf16``/``fp16`` as is; ``fp8`` -> fp8 (e4m3) compute and operands, bf16 output;
-  ``fp8_block`` -> ``fp8_block`` compute, 1x128 activation scales, 128x128 weight scale blocks (fp32);
-  ``int8_wo`` -> bf16 compute, int8 weights, per-channel scales; ``int4_wo`` -> bf16 compute, int4
-  weights, group-128 scales (or the ``group=`` of ``extra``), per-channel where ``kernel_source`` names
-  TensorRT-LLM's per-channel ``WeightOnlyQuantMatmul`` plugin (the A100 table); ``w8a8_sq`` -> int8 compute and operands,
-  per-token and per-channel scales. ``sparse_gemm_2of4`` -> the same GEMM with 2:4 weights.
+  dtypes: ``bf16``/``fp16`` as is; the quantized ones are a bf16 GEMM quantized by the library's own
+  scheme (``Workload.quantize``), so a format means the same thing here and in a user's workload:
+  ``fp8`` -> ``fp8`` (e4m3 operands, bf16 output; its per-channel and per-token fp32 scales stand in for
+  the rows' per-tensor ones, a difference of under 0.1 % of the bytes), ``fp8_block`` -> ``fp8_block``
+  (the block-scaled compute dtype, 1x128 activation and 128x128 weight fp32 scales), ``int8_wo`` ->
+  ``w8a16`` (per-channel scales), ``int4_wo`` -> ``w4a16`` (group 128, or the ``group=`` of ``extra``;
+  per-channel where ``kernel_source`` names TensorRT-LLM's per-channel ``WeightOnlyQuantMatmul`` plugin,
+  the A100 table), ``w8a8_sq`` -> ``w8a8`` (int8 operands, per-token and per-channel scales).
+  ``sparse_gemm_2of4`` -> the same GEMM with 2:4 weights.
 * **Speedups** (``speedup_vs_dense``): simulated dense latency / simulated 2:4 latency on ``a100-sxm``.
 * **MoE layers** (AIConfigurator): one GPU runs the local experts of one EP rank, no all-to-all: a
   grouped GEMM pair (gate_up ``n = 2 inter / moe_tp``, ``k = hidden``; down ``n = hidden``,
@@ -264,6 +267,21 @@ def _int(x: object) -> int:
     return int(float(str(x)))
 
 
+_DATASET_QUANT: dict[str, str | None] = {
+    "bf16": None,
+    "fp16": None,
+    "fp32": None,
+    "fp8": "fp8",
+    "fp8_block": "fp8_block",
+    "int8_wo": "w8a16",
+    "int4_wo": "w4a16",
+    "int4_wo_2of4": "w4a16",
+    "w8a8_sq": "w8a8",
+}
+"""Dataset dtype -> the workload quantization scheme (:data:`simsparse.workload.transforms.QUANT_SCHEMES`)
+that describes it; ``None``: the dtype as is (bf16 for the quantized rows' activations)."""
+
+
 def _gemm_op(
     name: str,
     m: int,
@@ -276,76 +294,39 @@ def _gemm_op(
     weight: bool = True,
     sparse: bool = False,
 ) -> Op:
-    """A GEMM op for a dataset dtype (module docstring)."""
-    fields: dict[str, Any] = {
-        "name": name,
-        "kind": "gemm",
-        "m": m,
-        "n": n,
-        "k": k,
-        "batch": batch,
-        "b_is_weight": weight,
-    }
-    if dtype in ("bf16", "fp16"):
-        fields.update(dtype=dtype, a_dtype=dtype, b_dtype=dtype, c_dtype=dtype)
-    elif dtype == "fp8":
-        fields.update(dtype="fp8_e4m3", a_dtype="fp8_e4m3", b_dtype="fp8_e4m3", c_dtype="bf16")
-    elif dtype == "fp8_block":
-        fields.update(
-            dtype="fp8_block",
-            a_dtype="fp8_e4m3",
-            b_dtype="fp8_e4m3",
-            c_dtype="bf16",
-            scale_group_size=128,
-            scale_block_n=128,
-            a_scale_group_size=128,
-            scale_dtype="fp32",
-        )
-    elif dtype == "int8_wo":
-        fields.update(
-            dtype="bf16",
-            a_dtype="bf16",
-            b_dtype="int8",
-            c_dtype="bf16",
-            scale_group_size=k,
-            scale_block_n=1,
-            scale_dtype="bf16",
-        )
-    elif dtype in ("int4_wo", "int4_wo_2of4"):
-        group = int(extra.get("group", extra.get("group_size", "128")) or 128)
-        if "WeightOnlyQuantMatmul" in extra.get("kernel_source", ""):
-            # TensorRT-LLM's per-channel weight-only plugin (its group-wise twin is
-            # WeightOnlyGroupwiseQuantMatmul): one scale per output channel
-            group = k
-        fields.update(
-            dtype="bf16",
-            a_dtype="bf16",
-            b_dtype="int4",
-            c_dtype="bf16",
-            scale_group_size=group,
-            scale_block_n=1,
-            scale_dtype="bf16",
-        )
-        if dtype == "int4_wo_2of4":
-            sparse = True
-    elif dtype == "w8a8_sq":
-        fields.update(
-            dtype="int8",
-            a_dtype="int8",
-            b_dtype="int8",
-            c_dtype="bf16",
-            scale_group_size=k,
-            scale_block_n=1,
-            a_scale_group_size=k,
-            scale_dtype="fp32",
-        )
-    elif dtype == "fp32":
-        fields.update(dtype="fp32", a_dtype="fp32", b_dtype="fp32", c_dtype="fp32")
-    else:
+    """A GEMM op for a dataset dtype (module docstring): a 16-bit GEMM quantized by the workload transform
+    of the scheme the dtype names, so the validation and the library mean the same thing by a format."""
+    from simsparse.workload.transforms import quantize
+
+    if dtype not in _DATASET_QUANT:
         raise _NotExpressible(f"dtype {dtype!r} has no GEMM mapping")
-    if sparse:
-        fields.update(b_pattern="2:4", b_density=0.5)
-    return Op(**fields)
+    scheme = _DATASET_QUANT[dtype]
+    base = dtype if scheme is None else "bf16"
+    op = Op(
+        name=name,
+        kind="gemm",
+        m=m,
+        n=n,
+        k=k,
+        batch=batch,
+        b_is_weight=weight,
+        dtype=base,
+        a_dtype=base,
+        b_dtype=base,
+        c_dtype=base,
+    )
+    if scheme is not None and weight:
+        group: int | None = None
+        if scheme == "w4a16":
+            group = int(extra.get("group", extra.get("group_size", "128")) or 128)
+            if "WeightOnlyQuantMatmul" in extra.get("kernel_source", ""):
+                # TensorRT-LLM's per-channel weight-only plugin (its group-wise twin is
+                # WeightOnlyGroupwiseQuantMatmul): one scale per output channel
+                group = k
+        (op,) = quantize((op,), scheme, group, name)
+    if sparse or dtype == "int4_wo_2of4":
+        op = op.replace(b_pattern="2:4", b_density=0.5)
+    return op
 
 
 def _elementwise(name: str, m: int, n: int, flops: float, n_inputs: int, dtype: str) -> Op:

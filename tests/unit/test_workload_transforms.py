@@ -349,3 +349,26 @@ def test_activation_quantization_of_expert_parallel_experts_counts_rows_per_devi
     ops = {op.name: op for op in wl.quantize("fp8", act_quant="kernel").ops}
     up = ops["moe.experts.up_gate"]
     assert ops["moe.experts.up_gate.act_quant"].m == -(-up.m // 8) == ops["moe.experts.act"].m
+
+
+def test_fp8_block_computes_in_the_block_scaled_dtype() -> None:
+    import simsparse as ss
+
+    op = _one(gemm(m=4096, n=4096, k=4096).quantize("fp8_block"))
+    assert (op.dtype, op.a_dtype, op.b_dtype) == ("fp8_block", "fp8_e4m3", "fp8_block")
+    # presets give block-scaled fp8 its own measured sustained fraction (H100: lower than per-tensor fp8)
+    hw = ss.load_hardware("h100-sxm")
+    unit = hw.device.core.matrix_unit
+    assert unit.sustained_fraction["fp8_block"] < unit.sustained_fraction["fp8_e4m3"]
+    t_block = float(ss.simulate(hw, gemm(m=4096, n=4096, k=4096).quantize("fp8_block")).summary()["latency_s"])
+    t_fp8 = float(ss.simulate(hw, gemm(m=4096, n=4096, k=4096).quantize("fp8")).summary()["latency_s"])
+    assert t_block > t_fp8
+    for preset in ("h200-sxm", "b200", "mi300x"):  # every preset with fp8 runs the block-scaled scheme
+        assert (
+            float(
+                ss.simulate(ss.load_hardware(preset), gemm(m=64, n=512, k=512).quantize("fp8_block")).summary()[
+                    "latency_s"
+                ]
+            )
+            > 0
+        )
