@@ -728,12 +728,13 @@ def _llmcompass_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: st
     raise _NotExpressible(f"LLMCompass op {op_name!r} not modeled")
 
 
-_TORCHAO_QUANT: dict[str, tuple[str, int, bool]] = {
-    # dataset dtype: (weight dtype, scale group along k (0 = per-channel), 2:4)
-    "bf16": ("bf16", -1, False),
-    "int8_wo": ("int8", 0, False),
-    "int4_wo": ("int4", 64, False),
-    "int4_wo_2of4": ("int4", 64, True),
+_TORCHAO_QUANT: dict[str, tuple[str | None, int | None, bool]] = {
+    # dataset dtype: (the library's quantization scheme, its group size along k, 2:4 pruned), applied to
+    # every linear layer as torchao's quantize_/sparsify_ do
+    "bf16": (None, None, False),
+    "int8_wo": ("w8a16", None, False),  # per-channel scales
+    "int4_wo": ("w4a16", 64, False),
+    "int4_wo_2of4": ("w4a16", 64, True),
 }
 
 
@@ -741,6 +742,7 @@ def _decode_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -
     from simsparse.workload.build import build_ops
     from simsparse.workload.model import model_from_hf_dict
     from simsparse.workload.scenario import Scenario
+    from simsparse.workload.transforms import prune, quantize
 
     if row["metric"] == "gb_per_s":
         raise _NotExpressible("GB/s derived by the source as tok/s x model size (compared through tok_per_s)")
@@ -752,17 +754,15 @@ def _decode_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -
     dtype = str(row["dtype"])
     if dtype not in _TORCHAO_QUANT:
         raise _NotExpressible(f"quantization {dtype!r} not modeled")
-    b_dtype, group, sparse = _TORCHAO_QUANT[dtype]
+    scheme, group, sparse = _TORCHAO_QUANT[dtype]
     spec = model_from_hf_dict(LLAMA_3_8B_CONFIG, name="llama-3.1-8b")
     batch = int(row["batch"]) if isinstance(row["batch"], float) and not math.isnan(row["batch"]) else 1
     sc = Scenario(phase="decode", batch=batch, context_len=TORCHAO_DECODE_CONTEXT, dtype="bf16")
-    ops = []
-    for op in build_ops(spec, sc):
-        if op.kind == "gemm" and op.b_is_weight and group >= 0:
-            op = op.replace(b_dtype=b_dtype, scale_group_size=group or op.k, scale_block_n=1, scale_dtype="bf16")
-            if sparse:
-                op = op.replace(b_pattern="2:4", b_density=0.5)
-        ops.append(op)
+    ops = build_ops(spec, sc)
+    if sparse:
+        ops = prune(ops, "2:4", "all")
+    if scheme is not None:
+        ops = quantize(ops, scheme, group, "all")
     return _Expr(
         runs=(_Run(preset, tuple(ops), sc),),
         combine="tok_per_s",
