@@ -296,25 +296,13 @@ def _gemm_op(
 ) -> Op:
     """A GEMM op for a dataset dtype (module docstring): a 16-bit GEMM quantized by the workload transform
     of the scheme the dtype names, so the validation and the library mean the same thing by a format."""
+    from simsparse.workload.builders import gemm
     from simsparse.workload.transforms import quantize
 
     if dtype not in _DATASET_QUANT:
         raise _NotExpressible(f"dtype {dtype!r} has no GEMM mapping")
     scheme = _DATASET_QUANT[dtype]
-    base = dtype if scheme is None else "bf16"
-    op = Op(
-        name=name,
-        kind="gemm",
-        m=m,
-        n=n,
-        k=k,
-        batch=batch,
-        b_is_weight=weight,
-        dtype=base,
-        a_dtype=base,
-        b_dtype=base,
-        c_dtype=base,
-    )
+    (op,) = gemm(m, n, k, dtype if scheme is None else "bf16", batch=batch, b_is_weight=weight, name=name).ops
     if scheme is not None and weight:
         group: int | None = None
         if scheme == "w4a16":
