@@ -6,7 +6,7 @@ import dataclasses
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from simsparse.errors import WorkloadError
 from simsparse.units import DTYPE_BITS, canonical_dtype
@@ -101,34 +101,25 @@ class Workload:
         name: str | None = None,
     ) -> Workload:
         """Build the ops of ``model`` in a scenario (decode default ``context_len`` 2048, prefill ``prompt_len`` 2048)."""
+        step: Literal["prefill", "decode"]
         if phase == "decode":
-            scenario = Scenario(
-                phase="decode",
-                batch=batch,
-                context_len=2048 if context_len is None else context_len,
-                prompt_len=prompt_len or 0,
-                tp=tp,
-                ep=ep,
-                pp=pp,
-                microbatches=microbatches,
-                kv_dtype=kv_dtype,
-                dtype=dtype,
-            )
+            step, context, prompt = "decode", 2048 if context_len is None else context_len, prompt_len or 0
         elif phase == "prefill":
-            scenario = Scenario(
-                phase="prefill",
-                batch=batch,
-                prompt_len=2048 if prompt_len is None else prompt_len,
-                context_len=context_len or 0,
-                tp=tp,
-                ep=ep,
-                pp=pp,
-                microbatches=microbatches,
-                kv_dtype=kv_dtype,
-                dtype=dtype,
-            )
+            step, context, prompt = "prefill", context_len or 0, 2048 if prompt_len is None else prompt_len
         else:
             raise WorkloadError(f"scenario: phase: expected 'prefill' or 'decode', got {phase!r}")
+        scenario = Scenario(
+            phase=step,
+            batch=batch,
+            context_len=context,
+            prompt_len=prompt,
+            tp=tp,
+            ep=ep,
+            pp=pp,
+            microbatches=microbatches,
+            kv_dtype=kv_dtype,
+            dtype=dtype,
+        )
         return cls.from_scenario(model, scenario, routing=routing, seed=seed, name=name)
 
     @classmethod
