@@ -256,6 +256,7 @@ def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> Sim
     memory = _check_fit(hw, workload)
     rows: list[_Row] = []
     notes: list[str] = []
+    timing_notes: dict[str, list[str]] = {}
     for op in workload.ops:
         if op.kind == "collective":
             if op.n_devices > hw.n_devices:
@@ -277,6 +278,12 @@ def simulate(hw: System, workload: WorkloadLike, fidelity: str = "event") -> Sim
             rows.append(_Row(op=op, device=-1, t=_time_op(hw, op, fidelity)))
         if rows[-1].t.extrapolated:
             notes.append(f"{op.name}: long regular tile stream extrapolated from its simulated steady state")
+        for note in rows[-1].t.notes:
+            timing_notes.setdefault(note, []).append(op.name)
+    for note, names in timing_notes.items():
+        names = list(dict.fromkeys(names))
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        notes.append(f"{note} ({shown})")
     return _account(hw, workload, rows, fidelity, notes, (tp, ep, pp), memory)
 
 

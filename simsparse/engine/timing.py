@@ -30,7 +30,7 @@ from simsparse.models.memory.mapping import ACCUMULATOR_BYTES, GemmMapping, foot
 from simsparse.units import canonical_dtype, dtype_bytes
 from simsparse.workload.op import Op
 
-__all__ = ["MAX_STEPS", "OpTiming", "time_compute_op"]
+__all__ = ["MAX_STEPS", "OpTiming", "launch_waves", "time_compute_op"]
 
 MAX_STEPS = 2048
 """Longest step stream scheduled in full; longer uniform streams are extrapolated."""
@@ -404,31 +404,75 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     )
 
 
+def launch_waves(device: Device, op: Op) -> int:
+    """Waves of thread blocks of an op with a launch shape on a SIMT device: ``launch_ctas`` over
+    ``n_cores`` x the blocks one core holds at once (its resident-thread and resident-block limits;
+    register and shared-memory limits are not modeled). 0 when the shape or the SIMT model is absent."""
+    simt = device.simt
+    if simt is None or op.launch_ctas == 0:
+        return 0
+    if op.launch_threads_per_cta > simt.max_threads_per_core:
+        raise SimulationError(
+            f"op {op.name!r}: launch_threads_per_cta: expected at most {simt.max_threads_per_core} "
+            f"(device.simt.max_threads_per_core), got {op.launch_threads_per_cta}"
+        )
+    resident = min(simt.max_threads_per_core // op.launch_threads_per_cta, simt.max_ctas_per_core)
+    return math.ceil(op.launch_ctas / (device.n_cores * resident))
+
+
 def _streaming(device: Device, op: Op, read_bytes: float, write_bytes: float, flops: float) -> OpTiming:
-    """A memory-streaming op (elementwise, embedding) on the vector units of every core."""
+    """A memory-streaming op (elementwise, embedding) on the vector units of every core.
+
+    Without a launch shape: the bytes at the sustained DRAM bandwidth, one DRAM latency and
+    ``kernel_launch_s``. With one (``Op.launch_*``, on a device with ``simt``): the bytes at the peak
+    DRAM bandwidth plus the dependent memory rounds of each wave of blocks, plus
+    ``simt.kernel_floor_s``. Adding the rounds to the bandwidth time is the closed form of a
+    queue whose latency grows as ``latency / (1 - utilization)`` (M/M/1): a kernel with few bytes in
+    flight per round is latency-bound, one with many reaches the peak; the sustained fraction, which
+    folds latency into a bandwidth for kernels without a shape, is not applied again. Approximate:
+    waves run back to back (no overlap of one wave's tail with the next one's head), every round of
+    a wave costs one full round trip, and the issue time of the arithmetic in a round is not modeled.
+    """
     h = hierarchy_of(device)
     f = device.freq_ghz
     rate = vector_rate(device, op.a_dtype) * device.n_cores
     steps = max(1, min(64, math.ceil((read_bytes + write_bytes) / (device.n_cores * 32 * 1024))))
-    dram_bw, dram_wbw = dram_rates(device)
+    waves = launch_waves(device, op)
+    if waves and device.simt is not None:
+        dram_bw, dram_wbw = h.dram.read_gb_per_s / f, h.dram.write_gb_per_s / f
+        on_chip = h.shared if h.shared is not None else h.buffer
+        round_ns = op.launch_dram_rounds * device.simt.dram_round_ns + op.launch_cache_rounds * on_chip.latency_ns
+        latency = waves * round_ns * f
+        overhead = device.simt.kernel_floor_s
+    else:
+        dram_bw, dram_wbw = dram_rates(device)
+        latency = h.dram.latency_ns * f
+        overhead = device.kernel_launch_s
     read_bytes += write_bytes if h.dram.write_allocate else 0.0  # read for ownership of the written lines
     load = np.full(steps, read_bytes / steps / dram_bw)
     comp = np.full(steps, flops / rate / steps)
     store = np.full(steps, write_bytes / steps / dram_wbw)
     span, extrap = _run_stream(load, comp, store, shared_port=True)
-    latency = h.dram.latency_ns * f
     stalls = _account(device, span, float(comp.sum()), {h.dram.name: float(load.sum() + store.sum())}, latency, 0.0)
-    return OpTiming(
+    t = OpTiming(
         cycles=span + latency,
         compute_cycles=float(comp.sum()),
         stall_cycles=stalls,
-        overhead_s=device.kernel_launch_s,
+        overhead_s=overhead,
         level_read_bytes={h.dram.name: read_bytes},
         level_write_bytes={h.dram.name: write_bytes},
         vector_flops=flops,
         n_tiles=steps,
         extrapolated=extrap,
     )
+    if waves:
+        t.notes.append(
+            f"launch shape: {waves} wave(s) of {op.launch_dram_rounds} DRAM + {op.launch_cache_rounds} on-chip "
+            "dependent rounds"
+        )
+    elif op.launch_ctas:
+        t.notes.append("launch shape ignored: the device has no SIMT model (device.simt)")
+    return t
 
 
 def time_compute_op(device: Device, op: Op) -> OpTiming:

@@ -31,6 +31,7 @@ __all__ = [
     "MatrixUnit",
     "MemoryLevel",
     "OnChipNetwork",
+    "SimtExecution",
     "SparsitySupport",
     "System",
     "VectorUnit",
@@ -339,8 +340,42 @@ class Energy:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SimtExecution:
+    """How a GPU runs a kernel of thread blocks (CTAs): what times a streaming kernel whose launch
+    shape is known (``Op.launch_*``) by its dependent memory rounds (``simsparse.engine.timing``).
+
+    ``max_threads_per_core`` and ``max_ctas_per_core`` are the resident-thread and resident-block
+    limits of one SM (register and shared-memory limits are not modeled). ``kernel_floor_s`` is the
+    device-side duration of such a kernel beyond its memory rounds and bytes (grid dispatch, block
+    launch and retirement). ``dram_round_ns`` is one dependent round trip to DRAM as an iteration of
+    a latency-bound loop sees it: the load's latency plus the address and use instructions around it.
+    """
+
+    max_threads_per_core: int
+    max_ctas_per_core: int
+    kernel_floor_s: float
+    dram_round_ns: float
+
+    def __post_init__(self) -> None:
+        c = _Checker()
+        for name in ("max_threads_per_core", "max_ctas_per_core"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                c.fail(name, "an integer >= 1", v)
+        c.positive("kernel_floor_s", self.kernel_floor_s, allow_zero=True)
+        c.positive("dram_round_ns", self.dram_round_ns)
+        c.raise_if_any()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Device:
-    """One chip: ``n_cores`` identical cores at ``freq_ghz``, memory levels inner to outer."""
+    """One chip: ``n_cores`` identical cores at ``freq_ghz``, memory levels inner to outer.
+
+    ``kernel_launch_s`` is the fixed time every kernel adds to its op when the op does not describe
+    how the kernel is launched (the GPU presets fit it as the intercept of memory-bound GEMM rows, so
+    it holds a GEMM's prologue and epilogue and the gap to the next kernel). An op that gives its
+    launch shape is timed with ``simt`` instead (``None``: not a SIMT device, shapes are ignored).
+    """
 
     name: str
     freq_ghz: float
@@ -351,6 +386,7 @@ class Device:
     energy: Energy = field(default_factory=lambda: Energy(mac_pj={}))
     kernel_launch_s: float = 0.0
     sync_s: float = 0.0
+    simt: SimtExecution | None = None
     area_mm2: float = 0.0
     tdp_w: float = 0.0
 

@@ -15,6 +15,12 @@ The fitted fields (dotted paths of :func:`simsparse.hw.numeric_fields`) and thei
     Intercept of the least-squares line ``measured_s = a + bytes / bw`` over all the GPU's memory-bound
     bf16/fp16 GEMM rows (CUDA-graph or CUDA-event timed, no host timing), minus the preset's DRAM
     latency (which the engine adds to every op); clipped at 0.
+``device.simt.kernel_floor_s`` and ``device.simt.dram_round_ns``
+    Weighted least squares (relative error) of the engine's prediction, which is affine in the two,
+    ``floor + rounds x round_ns + the rest``, over the Vidur norm, activation, RoPE, residual-add and
+    embedding rows of :data:`STREAMING_FIT_MODEL` (kernel durations from ``torch.profiler``; each op
+    carries the launch shape of its kernel's source, ``simsparse.validation.compare``); clipped at 0.
+    The other model's rows are held out and their error is reported in the rule.
 ``interconnect.sustained_fraction``
     Median, over NCCL all-reduce rows of >= 64 MiB that run a ring (on an NVLS switch: fewer than 3
     GPUs), of the bus bandwidth ``2 (p-1)/p bytes / measured_s`` over the per-GPU NVLink bandwidth
@@ -79,6 +85,8 @@ CALIBRATION_FIELDS: tuple[str, ...] = (
     "device.core.matrix_unit.sustained_fraction.<dtype>",
     "device.memory[hbm].sustained_fraction",
     "device.kernel_launch_s",
+    "device.simt.kernel_floor_s",
+    "device.simt.dram_round_ns",
     "interconnect.sustained_fraction",
     "interconnect.link_latency_ns",
     "interconnect.collective_overhead_s",
@@ -103,6 +111,12 @@ _DENSE_DTYPES: dict[str, str] = {
 excluded: their time includes dequantization)."""
 
 _LINEAR_VIDUR_OPS = ("attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj")
+
+STREAMING_FIT_MODEL = "meta-llama/Llama-2-7b-hf"
+"""The Vidur model whose streaming-kernel rows fit ``device.simt``; the other model's rows are held out."""
+
+_PROBE_ROUND_NS = (100.0, 1000.0)
+"""Two round-trip times the engine is run at to read off how a row's prediction depends on it."""
 
 
 def _family(gpu: str) -> str | None:
@@ -202,8 +216,53 @@ def fit_constants(
                 f"memory-bound bf16/fp16 GEMM rows of {_sets(mem['dataset'])} (fitted bandwidth "
                 f"{1 / slope / 1e9:.0f} GB/s), minus the preset DRAM latency {hbm.latency_ns:.0f} ns",
             )
+    out.update(_fit_simt(df, hw))
     out.update(_fit_interconnect(df, hw_multi, out.get("device.kernel_launch_s", (dev.kernel_launch_s, ""))[0]))
     return out
+
+
+def _fit_simt(df: pd.DataFrame, hw: System) -> Constants:
+    """``device.simt`` from the Vidur streaming-kernel rows (module docstring)."""
+    simt = hw.device.simt
+    if simt is None:
+        return {}
+    rows = df[(df["kind"] == "mlp_op") & (df["metric"] == "latency_us")]
+    rows = rows[[parse_extra(str(e)).get("op") not in _LINEAR_VIDUR_OPS for e in rows["extra"]]]
+    if rows.empty:
+        return {}
+    single = next(name for name, _ in GPU_FAMILIES.values() if load_hardware(name).device.name == hw.device.name)
+    probes = []
+    for round_ns in _PROBE_ROUND_NS:
+        variant = dataclasses.replace(
+            hw,
+            device=dataclasses.replace(
+                hw.device, simt=dataclasses.replace(simt, kernel_floor_s=0.0, dram_round_ns=round_ns)
+            ),
+        )
+        probes.append(compare_frame(rows.reset_index(drop=True), hardware={single: variant}))
+    lo, hi = probes
+    ok = lo["expressible"].to_numpy()
+    lo, hi = lo[ok], hi[ok]
+    measured = lo["measured"].to_numpy()
+    slope = (hi["predicted"].to_numpy() - lo["predicted"].to_numpy()) / (_PROBE_ROUND_NS[1] - _PROBE_ROUND_NS[0])
+    rest = lo["predicted"].to_numpy() - slope * _PROBE_ROUND_NS[0]
+    fit = np.array([parse_extra(str(e)).get("model") == STREAMING_FIT_MODEL for e in lo["extra"]])
+    if fit.sum() < 3:
+        return {}
+    design = np.column_stack([1.0 / measured, slope / measured])
+    target = (measured - rest) / measured
+    (floor_us, round_ns), *_ = np.linalg.lstsq(design[fit], target[fit], rcond=None)
+    floor_us, round_ns = max(float(floor_us), 0.0), max(float(round_ns), 0.0)
+    ape = np.abs(floor_us + slope * round_ns + rest - measured) / measured
+    how = (
+        f"weighted least squares of the relative error of floor + rounds x round_ns + rest over {int(fit.sum())} Vidur "
+        f"norm/activation/RoPE/add/embedding rows of {STREAMING_FIT_MODEL.split('/')[-1]} (MAPE {ape[fit].mean():.1%}); "
+        f"held out: {int((~fit).sum())} rows of the other model (MAPE {ape[~fit].mean():.1%})"
+    )
+    return {
+        "device.simt.kernel_floor_s": (float(f"{floor_us * 1e-6:.3g}"), how),
+        "device.simt.dram_round_ns": (round(round_ns, 1), how),
+    }
 
 
 def _collective_rows(df: pd.DataFrame, kind: str) -> pd.DataFrame:
@@ -313,6 +372,7 @@ def apply_constants(system: System, constants: Mapping[str, tuple[float, str] | 
     sustained = dict(unit.sustained_fraction)
     memory = list(dev.memory)
     dev_changes: dict[str, Any] = {}
+    simt_changes: dict[str, Any] = {}
     ic_changes: dict[str, Any] = {}
     for path, item in constants.items():
         value = float(item[0] if isinstance(item, tuple) else item)
@@ -326,12 +386,17 @@ def apply_constants(system: System, constants: Mapping[str, tuple[float, str] | 
             ]
         elif path == "device.kernel_launch_s":
             dev_changes["kernel_launch_s"] = value
+        elif path.startswith("device.simt."):
+            if dev.simt is not None:
+                simt_changes[path.rsplit(".", 1)[1]] = value
         elif path.startswith("interconnect."):
             if system.interconnect.topology != "none":
                 ic_changes[path.split(".", 1)[1]] = value
         else:
             raise SimulationError(f"constants: expected one of {', '.join(CALIBRATION_FIELDS)}, got {path!r}")
     core = dataclasses.replace(dev.core, matrix_unit=dataclasses.replace(unit, sustained_fraction=sustained))
+    if simt_changes and dev.simt is not None:
+        dev_changes["simt"] = dataclasses.replace(dev.simt, **simt_changes)
     device = dataclasses.replace(dev, core=core, memory=tuple(memory), **dev_changes)
     return dataclasses.replace(
         system, device=device, interconnect=dataclasses.replace(system.interconnect, **ic_changes)

@@ -44,6 +44,7 @@ use only as ratios) are kept with ``expressible = False`` and the reason.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -539,6 +540,8 @@ class _StreamKernel:
     n_inputs: int
     flops: float
     kernel: str  # what runs and where it is defined
+    launch: str  # launch shape: "row_loop" (:func:`_row_loop_launch`, one block per token) or "aten_vectorized"
+    two_pass: bool = False  # a row reduction that re-reads the row from L1/L2 after a block reduction
 
 
 _VIDUR_ELEMENTWISE: dict[str, _StreamKernel] = {
@@ -556,9 +559,17 @@ _VIDUR_ELEMENTWISE: dict[str, _StreamKernel] = {
         # from L1/L2) and writes (fp16)(x * rsqrt) * weight. DRAM: 1 read + 1 write of the row (+ the
         # hidden-size weight vector, L2-resident). Flops: x*x, +, *rsqrt, *weight.
         "sarathi rms_norm_kernel (csrc/layernorm_kernels.cu)",
+        "row_loop",
+        two_pass=True,
     ),
     "post_attention_layernorm": _StreamKernel(
-        "n_embd", False, 1, 4.0, "sarathi rms_norm_kernel (csrc/layernorm_kernels.cu), as input_layernorm"
+        "n_embd",
+        False,
+        1,
+        4.0,
+        "sarathi rms_norm_kernel (csrc/layernorm_kernels.cu), as input_layernorm",
+        "row_loop",
+        two_pass=True,
     ),
     "add": _StreamKernel(
         "n_embd",
@@ -568,6 +579,7 @@ _VIDUR_ELEMENTWISE: dict[str, _StreamKernel] = {
         # GPTBlock._forward_with_post_attn_norm (Llama: post_attn_norm): ``residual + hidden_states``,
         # one eager ATen vectorized_elementwise_kernel (CUDAFunctor_add) on fp16: 2 reads + 1 write.
         "ATen vectorized add (residual + hidden_states)",
+        "aten_vectorized",
     ),
     "mlp_act": _StreamKernel(
         "n_expanded_embd",
@@ -579,9 +591,83 @@ _VIDUR_ELEMENTWISE: dict[str, _StreamKernel] = {
         # [tokens, 2d] (x and y, __ldg) and writes [tokens, d]: 2 reads + 1 write of width d.
         # Flops: silu = x / (1 + exp(-x)) in fp32 (neg, exp, add, div) and * y.
         "sarathi silu_and_mul_kernel (csrc/activation_kernels.cu)",
+        "row_loop",
     ),
 }
 """Vidur's norm, residual-add and activation ops as the kernels the profiler times."""
+
+
+ROW_LOOP_MAX_THREADS = 1024
+"""Block size cap of sarathi's one-block-per-token kernels (``rms_norm_kernel``, ``silu_and_mul_kernel``:
+``dim3 block(std::min(d, 1024))``; ``rotary_embedding_kernel`` caps at 512)."""
+
+ROPE_MAX_THREADS = 512
+"""sarathi ``rotary_embedding_kernel``: ``dim3 block(std::min(num_heads * rot_dim / 2, 512))``; each
+thread walks the query pairs, then the key pairs, with a stride of the block."""
+
+ATEN_ELEMENTWISE_THREADS = 128
+"""ATen ``vectorized_elementwise_kernel``: ``num_threads() = 4 warps`` per block."""
+
+ATEN_ELEMENTWISE_BLOCK_ELEMENTS = 512
+"""ATen ``block_work_size() = thread_work_size() (4) x num_threads() (128)`` elements per block (one
+4-wide vector load per input per thread: one DRAM round)."""
+
+ATEN_INDEX_THREADS = 128
+ATEN_INDEX_BLOCKS_PER_SM = 8
+"""ATen ``index_select`` (aten/src/ATen/native/cuda/Indexing.cu ``index_select_out_cuda_impl``): blocks of
+``min(size, 128)`` threads, grid ``min(ceil(size / 128), multiProcessorCount x 8)``; the small-index
+kernel (at most :data:`ATEN_INDEX_SMALL` indices) sizes it by the slice, the large-index one by the
+output."""
+
+ATEN_INDEX_SMALL = 16
+
+
+def _row_loop_launch(tokens: int, width: int, block_cap: int, two_pass: bool = False) -> dict[str, int]:
+    """One block per token of ``min(width, block_cap)`` threads; each thread walks the row with a
+    stride of the block, one scalar element per iteration. Every iteration is one dependent DRAM round (the loop is not unrolled across the load). A
+    two-pass row reduction re-reads the row from L1/L2 after a block reduction (one more on-chip round)."""
+    block = min(width, block_cap)
+    dram = math.ceil(width / block)
+    return {
+        "launch_ctas": tokens,
+        "launch_threads_per_cta": block,
+        "launch_dram_rounds": dram,
+        "launch_cache_rounds": dram + 1 if two_pass else 0,
+    }
+
+
+def _aten_vectorized_launch(elements: int) -> dict[str, int]:
+    return {
+        "launch_ctas": math.ceil(elements / ATEN_ELEMENTWISE_BLOCK_ELEMENTS),
+        "launch_threads_per_cta": ATEN_ELEMENTWISE_THREADS,
+        "launch_dram_rounds": 1,
+        "launch_cache_rounds": 0,
+    }
+
+
+def _aten_index_select_launch(n_indices: int, width: int, n_sm: int) -> dict[str, int]:
+    """Each iteration loads an index (int64, on chip after the first touch) and then the element it
+    addresses: one on-chip and one DRAM round. Small index: every thread loops over all indices and
+    its strided share of the slice; large index: a grid-stride loop over the whole output."""
+    cap = n_sm * ATEN_INDEX_BLOCKS_PER_SM
+    if n_indices <= ATEN_INDEX_SMALL:
+        size, repeats = width, n_indices
+    else:
+        size, repeats = n_indices * width, 1
+    grid = min(math.ceil(size / ATEN_INDEX_THREADS), cap)
+    block = min(size, ATEN_INDEX_THREADS)
+    rounds = repeats * math.ceil(size / (grid * block))
+    return {
+        "launch_ctas": grid,
+        "launch_threads_per_cta": block,
+        "launch_dram_rounds": rounds,
+        "launch_cache_rounds": rounds,
+    }
+
+
+@functools.cache
+def _n_cores(preset: str) -> int:
+    return load_hardware(preset).device.n_cores
 
 
 def _vidur_rope_width(extra: Mapping[str, str], tp: int) -> int:
@@ -623,8 +709,22 @@ def _vidur_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) ->
         kern = _VIDUR_ELEMENTWISE[op_name]
         width = int(extra[kern.width]) // (tp if kern.per_tp else 1)
         op = _elementwise(op_name, tokens, width, kern.flops, kern.n_inputs, dtype)
+        if kern.launch == "row_loop":
+            op = op.replace(**_row_loop_launch(tokens, width, ROW_LOOP_MAX_THREADS, two_pass=kern.two_pass))
+        else:
+            op = op.replace(**_aten_vectorized_launch(tokens * width))
     elif op_name == "attn_rope":
-        op = _elementwise(op_name, tokens, _vidur_rope_width(extra, tp), 3.0, 1, dtype)
+        width = _vidur_rope_width(extra, tp)
+        op = _elementwise(op_name, tokens, width, 3.0, 1, dtype)
+        head_dim = int(extra["n_embd"]) // int(extra["n_head"])
+        q_pairs = int(extra["n_head"]) // tp * head_dim // 2
+        k_pairs = max(int(extra["n_kv_head"]) // tp, 1) * head_dim // 2
+        block = min(q_pairs, ROPE_MAX_THREADS)
+        op = op.replace(
+            launch_ctas=tokens,
+            launch_threads_per_cta=block,
+            launch_dram_rounds=math.ceil(q_pairs / block) + math.ceil(k_pairs / block),
+        )
     elif op_name == "emb":
         op = Op(
             name="emb",
@@ -636,7 +736,7 @@ def _vidur_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) ->
             a_dtype=dtype,
             b_dtype=dtype,
             c_dtype=dtype,
-        )
+        ).replace(**_aten_index_select_launch(tokens, int(extra["n_embd"]), _n_cores(preset)))
     else:
         raise _NotExpressible(f"Vidur op {op_name!r} not modeled")
     return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")

@@ -34,6 +34,15 @@ Additions (issue 3, workload traces):
   per-tensor = (k, n). Applies to B also when it is the KV cache (``b_is_weight`` false).
 * :attr:`Op.weight_metadata_bytes` and :attr:`Op.weight_scale_bytes`: the exact bytes of sparse
   index metadata and quantization scales that go with :attr:`Op.weight_bytes`.
+
+Launch shape (``elementwise`` and ``embedding``; all 0 = not described): how the one kernel that
+runs the op is launched and walks its data, for devices with a SIMT model (``Device.simt``).
+``launch_ctas`` thread blocks of ``launch_threads_per_cta`` threads; each block makes
+``launch_dram_rounds`` dependent round trips to DRAM (loop iterations whose next load waits for the
+previous one, e.g. a thread looping over a row with scalar loads) and ``launch_cache_rounds``
+dependent round trips served on chip (a second pass over a row held in L1/L2, a block reduction, an
+index load before the gather it addresses). The shape comes from the kernel's source: a fused,
+vectorized kernel has few rounds, a scalar row loop many.
 """
 
 from __future__ import annotations
@@ -87,6 +96,10 @@ class Op:
     traffic_bytes: tuple[int, ...] = ()
     top_k: int = 0
     scale_block_n: int = 1
+    launch_ctas: int = 0
+    launch_threads_per_cta: int = 0
+    launch_dram_rounds: int = 0
+    launch_cache_rounds: int = 0
 
     def __post_init__(self) -> None:
         def bad(field: str, expected: str, got: object) -> WorkloadError:
@@ -136,6 +149,23 @@ class Op:
             raise bad("scale_block_n", "an integer >= 1", self.scale_block_n)
         if self.top_k < 0:
             raise bad("top_k", "an integer >= 0", self.top_k)
+        for f in ("launch_ctas", "launch_threads_per_cta", "launch_dram_rounds", "launch_cache_rounds"):
+            v = getattr(self, f)
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+                raise bad(f, "an integer >= 0", v)
+        if self.launch_ctas or self.launch_threads_per_cta:
+            if self.kind not in ("elementwise", "embedding"):
+                raise bad(
+                    "launch_ctas", "0 (a launch shape describes an elementwise or embedding kernel)", self.launch_ctas
+                )
+            if not (self.launch_ctas and self.launch_threads_per_cta):
+                raise bad(
+                    "launch_threads_per_cta",
+                    "launch_ctas and launch_threads_per_cta both >= 1 (or both 0)",
+                    (self.launch_ctas, self.launch_threads_per_cta),
+                )
+        elif self.launch_dram_rounds or self.launch_cache_rounds:
+            raise bad("launch_ctas", "an integer >= 1 when the launch shape has rounds", self.launch_ctas)
 
     @property
     def n_groups(self) -> int:

@@ -63,3 +63,36 @@ def test_tile_one_byte_over_capacity_takes_the_next_mapping(tm: int, tn: int, a:
     over = shapes(int(need) - 1)
     assert (tm, tn, 128) not in over
     assert (tm, tn, 64) in over  # the same output tile with the next (half-depth) K slice
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    tokens=st.sampled_from([1, 7, 64, 1000, 4096]),
+    width=st.sampled_from([128, 4096, 11008]),
+    threads=st.sampled_from([32, 128, 1024]),
+    rounds=st.integers(0, 16),
+    factor=st.sampled_from([1.5, 2.0]),
+    hw=st.sampled_from([A100, H100]),
+)
+def test_launch_shaped_streaming_op_bounds(
+    tokens: int, width: int, threads: int, rounds: int, factor: float, hw: System
+) -> None:
+    """A streaming op timed from its launch shape: never below the roofline bound, never slower with
+    more DRAM bandwidth, never faster with one more dependent round."""
+    from simsparse.workload import Workload
+    from simsparse.workload.op import Op
+
+    def op(r: int) -> Workload:
+        o = Op(name="row_loop", kind="elementwise", m=tokens, n=width, n_inputs=2, flops_per_element=5.0,
+               dtype="fp16", a_dtype="fp16", b_dtype="fp16", c_dtype="fp16", launch_ctas=tokens,
+               launch_threads_per_cta=threads, launch_dram_rounds=r, launch_cache_rounds=r // 2)  # fmt: skip
+        return Workload(name="one", ops=(o,))
+
+    t = ss.simulate(hw, op(rounds)).summary()["latency_s"]
+    assert t >= ss.simulate(hw, op(rounds), fidelity="roofline").summary()["latency_s"] * (1 - 1e-9)
+    assert ss.simulate(hw, op(rounds + 1)).summary()["latency_s"] >= t * (1 - 1e-9)
+    dram = hw.device.dram
+    fast = _with_level(
+        hw, dram.name, read_gb_per_s=dram.read_gb_per_s * factor, write_gb_per_s=dram.write_gb_per_s * factor
+    )
+    assert ss.simulate(fast, op(rounds)).summary()["latency_s"] <= t * (1 + 1e-9)

@@ -38,6 +38,11 @@ def test_fits_are_named_fields_with_a_documented_rule(gpu: str) -> None:
             assert 0.3 < value <= 1.0, (path, value)
         else:
             assert value >= 0
+    # the SIMT fields ship exactly as their fit (raw values: no engine refinement applies to them)
+    assert single.device.simt is not None
+    assert fits["device.simt.kernel_floor_s"][0] == single.device.simt.kernel_floor_s
+    assert fits["device.simt.dram_round_ns"][0] == single.device.simt.dram_round_ns
+    assert "held out" in fits["device.simt.dram_round_ns"][1]
     applied = apply_constants(multi, fits)
     assert applied.interconnect.sustained_fraction == fits["interconnect.sustained_fraction"][0]
     assert applied.device.dram.sustained_fraction == fits["device.memory[hbm].sustained_fraction"][0]
