@@ -14,9 +14,10 @@ import numpy as np
 from simsparse.errors import DoesNotFitError, SimulationError, closest
 from simsparse.hw import Device, System, parse_pattern
 from simsparse.kernels.systolic import cycle_reference
-from simsparse.models.energy import compute_energy_j, link_energy_j, memory_energy_j, static_energy_j
+from simsparse.models.energy import compute_energy_j, link_energy_j, memory_energy_j, noc_energy_j, static_energy_j
 from simsparse.models.interconnect import collective_cost
 from simsparse.models.memory import hierarchy_of, operand_bytes
+from simsparse.models.noc import noc_cost
 from simsparse.results import SimResult
 from simsparse.units import canonical_dtype, dtype_bytes
 from simsparse.workload.op import Op
@@ -103,8 +104,10 @@ def _roofline_op(device: Device, op: Op) -> OpTiming:
     if h.dram.write_allocate:
         reads += writes  # every written line is first read for ownership
     mem = reads / (h.dram.read_gb_per_s / f) + writes / (h.dram.write_gb_per_s / f)
-    cycles = max(comp, mem)
-    cause = "compute" if comp >= mem else f"memory:{h.dram.name}"
+    noc = noc_cost(device, device.n_cores)  # every core active: the network's widest
+    noc_cycles = max(reads, writes) / noc.bytes_per_cycle  # the two directions are separate links
+    cycles = max(comp, mem, noc_cycles)
+    cause = "compute" if comp >= max(mem, noc_cycles) else ("noc" if noc_cycles > mem else f"memory:{h.dram.name}")
     return OpTiming(
         cycles=cycles,
         compute_cycles=comp,
@@ -334,6 +337,7 @@ def _account(
     dev_time = [0.0] * hw.n_devices
     dev_bytes = [0.0] * hw.n_devices
     link_total = 0.0
+    noc_total = 0.0
     experts: list[dict[str, Any]] = []
     for key in order:
         group = by_op[key]
@@ -343,8 +347,10 @@ def _account(
         op = worst.op
         rep = op.repeat
         for s, r in lat:
-            dyn = compute_energy_j(device, r.op.dtype, r.t.energy_macs, r.t.vector_flops) + memory_energy_j(
-                device, r.t.level_read_bytes, r.t.level_write_bytes
+            dyn = (
+                compute_energy_j(device, r.op.dtype, r.t.energy_macs, r.t.vector_flops)
+                + memory_energy_j(device, r.t.level_read_bytes, r.t.level_write_bytes)
+                + noc_energy_j(device, r.t.noc_bytes, r.t.noc_hops)
             )
             copies = 1 if r.device >= 0 or r.op.kind == "collective" else n_active
             link_e = link_energy_j(hw, r.t.link_bytes)
@@ -355,6 +361,7 @@ def _account(
             for lv, b in r.t.level_write_bytes.items():
                 level_w[lv] = level_w.get(lv, 0.0) + b * rep * copies
             link_total += r.t.link_bytes * rep
+            noc_total += r.t.noc_bytes * rep * copies
             if r.device >= 0:
                 dev_time[r.device] += s * rep
                 dev_bytes[r.device] += sum(r.t.level_read_bytes.values()) * rep
@@ -423,6 +430,7 @@ def _account(
         lv: level_r.get(lv, 0.0) + level_w.get(lv, 0.0) for lv in sorted(set(level_r) | set(level_w))
     }
     summary["link_bytes"] = link_total
+    summary["noc_bytes"] = noc_total
     sc = _scenario(workload)
     if sc is not None:
         phase = getattr(sc, "phase", "decode")
@@ -555,13 +563,14 @@ def _op_record(hw: System, r: _Row, latency_s: float, per_device: bool, energy_j
         "tile_k": t.tile[2],
         "n_tiles": t.n_tiles,
         "link_bytes": t.link_bytes,
+        "noc_bytes": t.noc_bytes,
         "extrapolated": t.extrapolated,
     }
     for lv in device.memory:
         rec[f"bytes_{lv.name}"] = t.level_read_bytes.get(lv.name, 0.0) + t.level_write_bytes.get(lv.name, 0.0)
     cyc_total = sum(stalls.values()) or 1.0
     body = latency_s - t.overhead_s
-    for c in ("compute", "latency", "imbalance", "interconnect"):
+    for c in ("compute", "latency", "imbalance", "interconnect", "noc"):
         rec[f"time_{c}_s"] = body * stalls.get(c, 0.0) / cyc_total
     rec["time_memory_s"] = body * sum(v for c, v in stalls.items() if c.startswith("memory:")) / cyc_total
     return rec

@@ -27,10 +27,14 @@ from simsparse.kernels.scheduler import pipeline_tasks, schedule
 from simsparse.models.compute import ComputeCost, GemmTask, compute_model
 from simsparse.models.memory import choose_gemm_mapping, hierarchy_of, operand_bytes, wave_dram_bytes
 from simsparse.models.memory.mapping import ACCUMULATOR_BYTES, GemmMapping, footprint
+from simsparse.models.noc import noc_cost
 from simsparse.units import canonical_dtype, dtype_bytes
 from simsparse.workload.op import Op
 
 __all__ = ["MAX_STEPS", "OpTiming", "launch_waves", "time_compute_op"]
+
+NOC = "noc"
+"""Key of the on-chip network among an op's memory cycles and its stall cause."""
 
 MAX_STEPS = 2048
 """Longest step stream scheduled in full; longer uniform streams are extrapolated."""
@@ -56,6 +60,8 @@ class OpTiming:
     extrapolated: bool = False
     link_bytes: float = 0.0
     interconnect_s: float = 0.0
+    noc_bytes: float = 0.0
+    noc_hops: float = 0.0
     notes: list[str] = field(default_factory=list)
 
 
@@ -148,7 +154,7 @@ def _account(
     out: dict[str, float] = {"compute": compute_busy - imbalance_cycles, "imbalance": imbalance_cycles}
     if stall > 0 and mem_cycles:
         worst = max(mem_cycles, key=lambda k: mem_cycles[k])
-        out[f"memory:{worst}"] = stall
+        out["noc" if worst == NOC else f"memory:{worst}"] = stall
     elif stall > 0:
         out["latency"] = stall
     out["latency"] = out.get("latency", 0.0) + latency_cycles
@@ -204,7 +210,8 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         per_core = min(tiles, device.n_cores)
         fill_core = waves * panel / fill_bw_core if per_core else 0.0
         compulsory = (op.m * k * ob.a + k * n * ob.b * batch) / dram_bw
-        return max(comp, fill, fill_core, compulsory)
+        fill_noc = tiles * panel / noc_cost(device, per_core).bytes_per_cycle
+        return max(comp, fill, fill_core, compulsory, fill_noc)
 
     deq = dequant_flops_per_value(device, op)
     # dequantized values are produced in the compute dtype (packed half2 math where the vector unit has it)
@@ -233,7 +240,10 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         dram_c = (w_bytes + rfo_wave) / dram_bw
         shared_c = fill_bytes / shared_bw
         core_c = panel / fill_bw_core * np.ones(waves)
-        load_c = np.maximum(np.maximum(dram_c, shared_c), core_c)
+        # every panel a core loads and every result it stores crosses the on-chip network
+        noc_bw = np.array([noc_cost(device, int(a)).bytes_per_cycle for a in tiles_in_wave])
+        noc_c = fill_bytes / noc_bw
+        load_c = np.maximum(np.maximum(np.maximum(dram_c, shared_c), core_c), noc_c)
         # vector work of a tile (decompression / dequantization of its B slice) runs on the SM's
         # CUDA cores, a separate pipe from the tensor cores: the two overlap across the K slices
         # of the tile (mixed-input GEMM kernels interleave them), so the busier pipe sets the time
@@ -242,7 +252,7 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         load = np.repeat(load_c / chunks, chunks)
         comp = np.repeat(comp_c / chunks, chunks)
         # results stream out as the tiles finish their K slices (epilogue overlapped per slice)
-        store = np.full(waves * chunks, store_wave / chunks / dram_wbw)
+        store = np.full(waves * chunks, store_wave / chunks / min(dram_wbw, float(noc_bw[0])))
         span, extrap = _run_stream(load, comp, store)  # loads include L2 fills; C drains through L2
         return dict(
             tiles=tiles,
@@ -257,6 +267,7 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
             core_c=core_c,
             comp=comp,
             store=store,
+            noc_c=noc_c,
             span=span,
             extrap=extrap,
             vec_tile=vec_tile,
@@ -274,11 +285,14 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
     w_bytes, fill_bytes, out_bytes, rmw_bytes = p["w_bytes"], p["fill_bytes"], p["out_bytes"], p["rmw_bytes"]
     dram_c, shared_c, core_c, comp, store = p["dram_c"], p["shared_c"], p["core_c"], p["comp"], p["store"]
     span, extrap = p["span"], p["extrap"]
-    latency = h.dram.latency_ns * f
+    noc = noc_cost(device, min(tiles, device.n_cores))
+    latency = h.dram.latency_ns * f + noc.latency_cycles
     mem_cycles = {h.dram.name: float(dram_c.sum() + store.sum())}
     if h.shared is not None:
         mem_cycles[h.shared.name] = float(shared_c.sum())
     mem_cycles[h.buffer.name] = float(core_c.sum())
+    if np.isfinite(p["noc_c"]).all():
+        mem_cycles[NOC] = float(p["noc_c"].sum())
     compute_busy = float(comp.sum())
     imb = cost.imbalance_cycles * waves
     stalls = _account(device, span, compute_busy, mem_cycles, latency, imb)
@@ -302,7 +316,14 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         tile=(mp.tile_m, mp.tile_n, mp.tile_k),
         n_tiles=tiles,
         extrapolated=extrap,
+        noc_bytes=_noc_bytes(device, float(fill_bytes.sum()) + out_bytes + 2 * rmw_bytes),
+        noc_hops=noc.mean_hops,
     )
+
+
+def _noc_bytes(device: Device, moved: float) -> float:
+    """Bytes an op moves over the on-chip network (0 when the network is folded into the levels)."""
+    return 0.0 if device.noc.topology == "none" else moved
 
 
 def _systolic_blocking(
@@ -379,13 +400,14 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     comp = np.full(steps, comp_total / steps)
     store = np.full(steps, c_bytes / steps / dram_wbw)
     span, extrap = _run_stream(load, comp, store, shared_port=True)
+    mem = {h.dram.name: float(load.sum() + store.sum())}
+    noc = noc_cost(device, cores_used)  # the cores' operands and results cross the on-chip network
+    span = _noc_span(span, mem, max(float(dram_read), float(c_bytes)), noc.bytes_per_cycle)
     stall = span - comp_total
     # transfers below half a cycle are hidden in the array's skewed operand injection
     stall_int = float(round(stall))
-    latency = h.dram.latency_ns * f
-    stalls = _account(
-        device, comp_total + stall_int, comp_total, {h.dram.name: float(load.sum() + store.sum())}, latency, imb
-    )
+    latency = h.dram.latency_ns * f + noc.latency_cycles
+    stalls = _account(device, comp_total + stall_int, comp_total, mem, latency, imb)
     reads = {h.dram.name: float(dram_read), h.buffer.name: float(a_bytes * cores_used + b_bytes)}
     writes = {h.dram.name: float(c_bytes), h.buffer.name: float(dram_read)}
     return OpTiming(
@@ -401,7 +423,18 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
         tile=(unit.array_rows, unit.array_cols, op.k),
         n_tiles=steps,
         extrapolated=extrap,
+        noc_bytes=_noc_bytes(device, float(dram_read + c_bytes)),
+        noc_hops=noc.mean_hops,
     )
+
+
+def _noc_span(span: float, mem: dict[str, float], busiest_direction_bytes: float, noc_bw: float) -> float:
+    """The span of a load/store stream once the on-chip network carries it: at least the bytes of its
+    busier direction at the network's bandwidth. Records the network's cycles in ``mem``."""
+    if not np.isfinite(noc_bw):
+        return span
+    mem[NOC] = busiest_direction_bytes / noc_bw
+    return max(span, mem[NOC])
 
 
 def launch_waves(device: Device, op: Op) -> int:
@@ -453,7 +486,12 @@ def _streaming(device: Device, op: Op, read_bytes: float, write_bytes: float, fl
     comp = np.full(steps, flops / rate / steps)
     store = np.full(steps, write_bytes / steps / dram_wbw)
     span, extrap = _run_stream(load, comp, store, shared_port=True)
-    stalls = _account(device, span, float(comp.sum()), {h.dram.name: float(load.sum() + store.sum())}, latency, 0.0)
+    mem = {h.dram.name: float(load.sum() + store.sum())}
+    # the bytes cross the on-chip network between the cores and DRAM, reads and writes in opposite directions
+    noc = noc_cost(device, min(op.launch_ctas, device.n_cores) if waves else device.n_cores)
+    latency += noc.latency_cycles
+    span = _noc_span(span, mem, max(read_bytes, write_bytes), noc.bytes_per_cycle)
+    stalls = _account(device, span, float(comp.sum()), mem, latency, 0.0)
     t = OpTiming(
         cycles=span + latency,
         compute_cycles=float(comp.sum()),
@@ -464,6 +502,8 @@ def _streaming(device: Device, op: Op, read_bytes: float, write_bytes: float, fl
         vector_flops=flops,
         n_tiles=steps,
         extrapolated=extrap,
+        noc_bytes=_noc_bytes(device, read_bytes + write_bytes),
+        noc_hops=noc.mean_hops,
     )
     if waves:
         t.notes.append(

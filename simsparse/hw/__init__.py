@@ -302,7 +302,13 @@ class MemoryLevel:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OnChipNetwork:
-    """Network between cores and shared memory slices: ``crossbar`` (GPU SMs to L2) or ``mesh2d``."""
+    """Network between the cores and the device-scope memory (``simsparse.models.noc``).
+
+    ``crossbar`` (GPU SMs to L2 slices): one port of ``link_gb_per_s`` per core, one hop.
+    ``mesh2d``: one core per router on a ``mesh_rows x mesh_cols`` grid with memory at the perimeter;
+    ``link_gb_per_s`` per link and direction. ``hop_latency_ns`` and ``energy_pj_per_byte_per_hop``
+    per router hop. ``none``: folded into the memory levels' bandwidths.
+    """
 
     topology: Literal["none", "crossbar", "mesh2d"] = "none"
     link_gb_per_s: float = 0.0
@@ -419,6 +425,17 @@ class Device:
                 )
             if inner.scope == "device" and outer.scope == "core":
                 c.fail(f"memory[{i}].scope", "'device' (a per-core level cannot sit outside a shared one)", outer.scope)
+        if (
+            isinstance(self.noc, OnChipNetwork)
+            and self.noc.topology == "mesh2d"
+            and isinstance(self.n_cores, int)
+            and self.noc.mesh_rows * self.noc.mesh_cols < self.n_cores
+        ):
+            c.fail(
+                "noc.mesh_rows",
+                f"mesh_rows x mesh_cols >= n_cores ({self.n_cores}: one core per router)",
+                (self.noc.mesh_rows, self.noc.mesh_cols),
+            )
         c.positive("kernel_launch_s", self.kernel_launch_s, allow_zero=True)
         c.positive("sync_s", self.sync_s, allow_zero=True)
         c.positive("area_mm2", self.area_mm2, allow_zero=True)

@@ -4,6 +4,9 @@
   structured N:M, flexible N:M, unstructured, dual-side).
 * :mod:`simsparse.models.memory`: mapping of GEMM tiles onto the memory hierarchy and the bytes
   each level moves.
+* :mod:`simsparse.models.noc`: the on-chip network between the cores and device memory (crossbar,
+  2D mesh): its bandwidth for the active cores, hop counts and latency.
 * :mod:`simsparse.models.interconnect`: collectives over device links.
-* :mod:`simsparse.models.energy`: energy per MAC, per byte per level, per link byte, static.
+* :mod:`simsparse.models.energy`: energy per MAC, per byte per level, per byte per on-chip hop, per link
+  byte, static.
 """

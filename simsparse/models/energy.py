@@ -1,4 +1,5 @@
-"""Energy: per MAC per dtype, per vector FLOP, per byte per memory level, per link byte, static.
+"""Energy: per MAC per dtype, per vector FLOP, per byte per memory level, per byte per on-chip hop, per
+link byte, static.
 
 All figures come from the preset (cited there); this module only multiplies.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 from simsparse.hw import Device, System
 from simsparse.units import canonical_dtype
 
-__all__ = ["compute_energy_j", "link_energy_j", "memory_energy_j", "static_energy_j"]
+__all__ = ["compute_energy_j", "link_energy_j", "memory_energy_j", "noc_energy_j", "static_energy_j"]
 
 PJ = 1e-12
 
@@ -34,6 +35,11 @@ def memory_energy_j(device: Device, reads: dict[str, float], writes: dict[str, f
         total += reads.get(level.name, 0.0) * level.read_energy_pj_per_byte
         total += writes.get(level.name, 0.0) * level.write_energy_pj_per_byte
     return total * PJ
+
+
+def noc_energy_j(device: Device, noc_bytes: float, mean_hops: float) -> float:
+    """Energy of bytes moved over the on-chip network: per byte per router hop."""
+    return noc_bytes * mean_hops * device.noc.energy_pj_per_byte_per_hop * PJ
 
 
 def link_energy_j(system: System, link_bytes: float) -> float:

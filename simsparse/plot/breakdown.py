@@ -38,6 +38,7 @@ _CAUSE_COLUMNS: dict[str, str] = {
     "latency": "time_latency_s",
     "imbalance": "time_imbalance_s",
     "interconnect": "time_interconnect_s",
+    "noc": "time_noc_s",
     "overhead": "overhead_s",
 }
 

@@ -16,12 +16,13 @@ from simsparse.hw import (
     MatrixUnit,
     MemoryLevel,
     OnChipNetwork,
+    SimtExecution,
     SparsitySupport,
     System,
     VectorUnit,
 )
 
-__all__ = ["devices", "interconnects", "matrix_units", "memory_hierarchies", "systems"]
+__all__ = ["devices", "interconnects", "matrix_units", "memory_hierarchies", "simt_models", "systems"]
 
 _positive = st.floats(min_value=1e-3, max_value=1e6, allow_nan=False, allow_infinity=False)
 _non_negative = st.one_of(st.just(0.0), _positive)
@@ -111,8 +112,9 @@ def devices(draw: st.DrawFn) -> Device:
     """A valid :class:`Device`."""
     n_cores = draw(st.integers(min_value=1, max_value=512))
     noc_topology: Any = draw(st.sampled_from(["none", "crossbar", "mesh2d"]))
-    rows = draw(st.integers(min_value=1, max_value=16)) if noc_topology == "mesh2d" else 0
-    cols = draw(st.integers(min_value=1, max_value=16)) if noc_topology == "mesh2d" else 0
+    rows = draw(st.integers(min_value=1, max_value=32)) if noc_topology == "mesh2d" else 0
+    # one core per router: the mesh holds every core
+    cols = draw(st.integers(min_value=-(-n_cores // rows), max_value=-(-n_cores // rows) + 4)) if rows else 0
     return Device(
         name=draw(_names),
         freq_ghz=draw(st.floats(min_value=0.05, max_value=5.0, allow_nan=False)),
@@ -137,8 +139,20 @@ def devices(draw: st.DrawFn) -> Device:
         ),
         kernel_launch_s=draw(st.floats(min_value=0.0, max_value=1e-3, allow_nan=False)),
         sync_s=draw(st.floats(min_value=0.0, max_value=1e-3, allow_nan=False)),
+        simt=draw(st.none() | simt_models()),
         area_mm2=draw(_non_negative),
         tdp_w=draw(_non_negative),
+    )
+
+
+@st.composite
+def simt_models(draw: st.DrawFn) -> SimtExecution:
+    """A valid :class:`SimtExecution`."""
+    return SimtExecution(
+        max_threads_per_core=draw(st.integers(min_value=32, max_value=4096)),
+        max_ctas_per_core=draw(st.integers(min_value=1, max_value=64)),
+        kernel_floor_s=draw(st.floats(min_value=0.0, max_value=1e-4, allow_nan=False)),
+        dram_round_ns=draw(st.floats(min_value=1.0, max_value=5000.0, allow_nan=False)),
     )
 
 
