@@ -388,7 +388,12 @@ def _account(
     sc_ = _scenario(workload)
     micro = int(getattr(sc_, "microbatches", 1)) if sc_ is not None else 1
     slots = micro + pp - 1
-    step_s = total_s * slots
+    # a model step ends with one device-wide synchronization (the host reads the sampled tokens
+    # before it schedules the next step); layer-level workloads have none
+    sync_s = device.sync_s if sc_ is not None else 0.0
+    step_s = total_s * slots + sync_s
+    if sync_s:
+        cause_s["overhead"] = cause_s.get("overhead", 0.0) + sync_s / slots
     static = static_energy_j(hw, step_s, n_active)
     energy += static
     summary: dict[str, Any] = {
@@ -416,6 +421,7 @@ def _account(
     executed = float(sum(_executed_flops(r.op, r.t) * r.op.repeat for r in rows))
     summary["utilization"] = executed * pp * micro / (peak * step_s) if peak and step_s else 0.0
     summary["pipeline_bubble_s"] = total_s * (pp - 1)
+    summary["sync_s"] = sync_s
     summary["microbatches"] = micro
     if cause_s:
         worst_cause = max(cause_s, key=lambda c: cause_s[c])

@@ -381,6 +381,8 @@ class Device:
     how the kernel is launched (the GPU presets fit it as the intercept of memory-bound GEMM rows, so
     it holds a GEMM's prologue and epilogue and the gap to the next kernel). An op that gives its
     launch shape is timed with ``simt`` instead (``None``: not a SIMT device, shapes are ignored).
+    ``sync_s`` is one device-wide synchronization, charged once per whole-model step (the host reads
+    the sampled tokens before it schedules the next step).
     """
 
     name: str
