@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -200,6 +201,10 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
             return sum(math.ceil(t / mp.tile_m) for t in active) * math.ceil(n / mp.tile_n) * mp.split_k
         return mp.n_tiles
 
+    @functools.cache
+    def noc_bw_for(active_cores: int) -> float:
+        return noc_cost(device, active_cores).bytes_per_cycle
+
     def estimate(mp: GemmMapping) -> float:
         tiles = n_tiles_of(mp)
         waves = math.ceil(tiles / device.n_cores)
@@ -210,7 +215,7 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         per_core = min(tiles, device.n_cores)
         fill_core = waves * panel / fill_bw_core if per_core else 0.0
         compulsory = (op.m * k * ob.a + k * n * ob.b * batch) / dram_bw
-        fill_noc = tiles * panel / noc_cost(device, per_core).bytes_per_cycle
+        fill_noc = tiles * panel / noc_bw_for(per_core) if device.noc.topology != "none" else 0.0
         return max(comp, fill, fill_core, compulsory, fill_noc)
 
     deq = dequant_flops_per_value(device, op)
@@ -241,7 +246,8 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         shared_c = fill_bytes / shared_bw
         core_c = panel / fill_bw_core * np.ones(waves)
         # every panel a core loads and every result it stores crosses the on-chip network
-        noc_bw = np.array([noc_cost(device, int(a)).bytes_per_cycle for a in tiles_in_wave])
+        noc_bw = np.full(waves, noc_bw_for(device.n_cores))
+        noc_bw[-1] = noc_bw_for(int(tiles_in_wave[-1]))  # only the last wave is partial
         noc_c = fill_bytes / noc_bw
         load_c = np.maximum(np.maximum(np.maximum(dram_c, shared_c), core_c), noc_c)
         # vector work of a tile (decompression / dequantization of its B slice) runs on the SM's
@@ -279,7 +285,10 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         plans[mp] = plan(mp)
         return float(plans[mp]["span"])
 
-    mp = choose_gemm_mapping(device, m_eff, n, k, batch, ob.a, ob.b, estimate, refine)
+    # MoE grouped GEMMs do not split K: the grouped kernels schedule whole output tiles over the experts'
+    # problems (TensorRT-LLM moe_gemm_kernels_template.h: cutlass GemmGrouped with no split-K argument;
+    # FasterTransformer's MoeGemm raises "Grouped gemm does not support split-k")
+    mp = choose_gemm_mapping(device, m_eff, n, k, batch, ob.a, ob.b, estimate, refine, split_k=not active)
     p = plans[mp]
     tiles, waves, cost = p["tiles"], p["waves"], p["cost"]
     w_bytes, fill_bytes, out_bytes, rmw_bytes = p["w_bytes"], p["fill_bytes"], p["out_bytes"], p["rmw_bytes"]

@@ -96,3 +96,23 @@ def test_launch_shaped_streaming_op_bounds(
         hw, dram.name, read_gb_per_s=dram.read_gb_per_s * factor, write_gb_per_s=dram.write_gb_per_s * factor
     )
     assert ss.simulate(fast, op(rounds)).summary()["latency_s"] <= t * (1 + 1e-9)
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    rows=st.sampled_from([1, 8, 32, 128, 1024]),
+    n=st.sampled_from([1024, 4096, 14336]),
+    k=st.sampled_from([4096, 14336]),
+)
+def test_grouped_gemm_never_splits_k(rows: int, n: int, k: int) -> None:
+    """MoE grouped GEMM kernels schedule whole output tiles (no split-K), so the chosen tile count is
+    the output tiles of the experts; a plain GEMM of the same shape may split K to fill the cores."""
+    from simsparse.workload import Workload
+    from simsparse.workload.op import Op
+
+    experts = (rows, rows)
+    op = Op(name="experts", kind="grouped_gemm", m=sum(experts), n=n, k=k, group_tokens=experts, dtype="bf16",
+            a_dtype="bf16", b_dtype="bf16", c_dtype="bf16")  # fmt: skip
+    row = ss.simulate(H100, Workload(name="moe", ops=(op,))).ops.iloc[0]
+    output_tiles = sum(-(-t // int(row["tile_m"])) for t in experts) * -(-n // int(row["tile_n"]))
+    assert row["n_tiles"] == output_tiles

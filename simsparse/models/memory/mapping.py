@@ -114,8 +114,10 @@ def candidate_mappings(
     b: float,
     capacity: int,
     acc_capacity: float | None = None,
+    split_k: bool = True,
 ) -> list[GemmMapping]:
-    """Every candidate tile shape and split that fits ``capacity`` bytes of buffer.
+    """Every candidate tile shape and split that fits ``capacity`` bytes of buffer (no split of K
+    when ``split_k`` is false: grouped GEMM kernels).
 
     With ``acc_capacity`` the fp32 accumulators live in registers and must fit that many bytes;
     otherwise they take buffer space.
@@ -137,7 +139,7 @@ def candidate_mappings(
                 fp = footprint(tm, tn, tk_eff, a, b, acc_in_buffer=in_buffer)
                 tiles = math.ceil(m / tm) * math.ceil(n / tn) * batch
                 splits = {1}
-                if tiles < n_cores:
+                if split_k and tiles < n_cores:
                     splits.add(max(1, min(n_cores // tiles, k // max(4 * tk_eff, 1))))
                 rows = math.ceil(m / tm)
                 for split in sorted(splits):
@@ -222,6 +224,7 @@ def choose_gemm_mapping(
     cost: CostFn,
     refine: CostFn | None = None,
     n_refine: int = 4,
+    split_k: bool = True,
 ) -> GemmMapping:
     """The candidate mapping with the least time; deterministic.
 
@@ -237,7 +240,8 @@ def choose_gemm_mapping(
         rf = next((lv for lv in device.memory if lv.kind == "register_file"), None)
         acc_capacity = (rf.capacity_bytes if rf is not None else REGISTER_FILE_BYTES) * ACCUMULATOR_REGISTER_SHARE
     cands = candidate_mappings(
-        m, n, k, batch, device.n_cores, unit.array_rows, unit.array_cols, a, b, h.buffer.capacity_bytes, acc_capacity
+        m, n, k, batch, device.n_cores, unit.array_rows, unit.array_cols, a, b, h.buffer.capacity_bytes, acc_capacity,
+        split_k=split_k,
     )
     if not cands:
         need = footprint(unit.array_rows, unit.array_cols, min(32, k), a, b)

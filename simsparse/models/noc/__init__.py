@@ -122,9 +122,14 @@ class NocCost:
     latency_cycles: float
 
 
+_NO_NETWORK = NocCost(bytes_per_cycle=math.inf, mean_hops=0.0, latency_cycles=0.0)
+
+
 def noc_cost(device: Device, active_cores: int) -> NocCost:
     """The network of ``device`` for an op running on ``active_cores`` cores."""
     noc = device.noc
+    if noc.topology == "none":
+        return _NO_NETWORK
     model = noc_model(noc.topology)
     mean, worst = model.hops(noc, device.n_cores)
     gb = model.gb_per_s(noc, device.n_cores, active_cores)
