@@ -240,7 +240,17 @@ def choose_gemm_mapping(
         rf = next((lv for lv in device.memory if lv.kind == "register_file"), None)
         acc_capacity = (rf.capacity_bytes if rf is not None else REGISTER_FILE_BYTES) * ACCUMULATOR_REGISTER_SHARE
     cands = candidate_mappings(
-        m, n, k, batch, device.n_cores, unit.array_rows, unit.array_cols, a, b, h.buffer.capacity_bytes, acc_capacity,
+        m,
+        n,
+        k,
+        batch,
+        device.n_cores,
+        unit.array_rows,
+        unit.array_cols,
+        a,
+        b,
+        h.buffer.capacity_bytes,
+        acc_capacity,
         split_k=split_k,
     )
     if not cands:
