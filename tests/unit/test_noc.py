@@ -123,3 +123,22 @@ def test_a_mesh_smaller_than_the_cores_is_a_config_error(tmp_path: object) -> No
     path.write_text(bad)
     with pytest.raises(ConfigError, match=r"device.noc.mesh_rows: expected mesh_rows x mesh_cols >= n_cores \(108"):
         ss.load_hardware(str(path))
+
+
+def test_a_mesh_of_systolic_cores_is_bound_by_its_entry_links() -> None:
+    base = ss.load_hardware("systolic-32x32")
+    dev = dataclasses.replace(base.device, n_cores=16)
+
+    def mesh(link: float) -> System:
+        noc = OnChipNetwork(topology="mesh2d", link_gb_per_s=link, mesh_rows=4, mesh_cols=4, hop_latency_ns=1.0)
+        return dataclasses.replace(base, device=dataclasses.replace(dev, noc=noc))
+
+    wl = ss.gemm(m=512, n=512, k=512, dtype=next(iter(dev.core.matrix_unit.macs_per_cycle)))
+    plain = ss.simulate(dataclasses.replace(base, device=dev), wl)
+    narrow, wide = ss.simulate(mesh(0.01), wl), ss.simulate(mesh(1e5), wl)
+    op = narrow.ops.iloc[0]
+    assert op["bottleneck"] == "noc"
+    # 16 entry links carry the busier direction (the operand stream) at 0.01 GB/s each
+    assert narrow.summary()["latency_s"] >= op["bytes_" + dev.dram.name] / 2 / (16 * 0.01e9)
+    assert wide.summary()["latency_s"] == pytest.approx(plain.summary()["latency_s"] + 2e-9, rel=1e-6)  # two hops
+    assert narrow.summary()["latency_s"] >= ss.simulate(mesh(0.01), wl, fidelity="roofline").summary()["latency_s"]
