@@ -85,20 +85,27 @@ def build(w: ReportWriter, quick: bool) -> None:
             "±10% and ±25% error.",
         )
         for name, part in latency.groupby("dataset", sort=True):
+            # one kind of row naming its op in ``extra`` (Vidur's per-op table): colour by that op
+            from simsparse.validation.datasets import parse_extra
+
+            ops = part["extra"].map(lambda e: parse_extra(str(e)).get("op", ""))
+            by_op = part["kind"].nunique() == 1 and (ops != "").all() and 1 < ops.nunique() <= 12
+            hue = "op" if by_op else "kind"
+            part = part.assign(op=ops) if by_op else part
             fig = Figure(figsize=(10, 8))
             ax = fig.add_subplot()
             plot.validation(
                 part,
                 ax=ax,
-                hue="kind",
-                title=f"{name}: predicted vs measured latency by op kind",
+                hue=hue,
+                title=f"{name}: predicted vs measured latency by {'op' if by_op else 'op kind'}",
             )
             gpus = ", ".join(sorted(map(str, part["gpu"].dropna().unique())))
             w.figure(
                 f"validation-{name}.png",
                 fig,
-                f"Predicted against measured latency of the {name} rows ({gpus}), coloured by op kind, "
-                "marker by regime (memory- or compute-bound).",
+                f"Predicted against measured latency of the {name} rows ({gpus}), coloured by "
+                f"{'op' if by_op else 'op kind'}, marker by regime (memory- or compute-bound).",
             )
     speed = df[(df["metric"] == "speedup_vs_dense") & df["expressible"].astype(bool)]
     if len(speed):
