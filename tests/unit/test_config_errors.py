@@ -71,6 +71,24 @@ CASES: list[tuple[str, str | bytes, str]] = [
         r"capacity_bytes: expected a capacity >= the inner level 'l2'",
     ),
     (
+        "negative round trip",
+        _broken("    dram_round_ns: 561.0", "    dram_round_ns: -5"),
+        r"device\.simt\.dram_round_ns: expected a number > 0, got -5",
+    ),
+    (
+        "unknown simt key",
+        _broken("    max_ctas_per_core: 32", "    max_cta_per_core: 32"),
+        r"device\.simt\.max_cta_per_core: expected a known field of SimtExecution \(did you mean 'max_ctas_per_core'\?\)",
+    ),
+    (
+        "mesh smaller than the cores",
+        _broken(
+            "  noc:\n    topology: none\n    link_gb_per_s: 0.0\n    hop_latency_ns: 0.0\n    mesh_rows: 0\n    mesh_cols: 0",
+            "  noc:\n    topology: mesh2d\n    link_gb_per_s: 10.0\n    hop_latency_ns: 0.0\n    mesh_rows: 4\n    mesh_cols: 4",
+        ),
+        r"device\.noc\.mesh_rows: expected mesh_rows x mesh_cols >= n_cores \(108",
+    ),
+    (
         "unconnected devices",
         _broken("n_devices: 1", "n_devices: 8"),
         r"interconnect\.topology: expected a topology connecting the 8 devices, got 'none'",
