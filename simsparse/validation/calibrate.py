@@ -216,13 +216,14 @@ def fit_constants(
                 f"memory-bound bf16/fp16 GEMM rows of {_sets(mem['dataset'])} (fitted bandwidth "
                 f"{1 / slope / 1e9:.0f} GB/s), minus the preset DRAM latency {hbm.latency_ns:.0f} ns",
             )
-    out.update(_fit_simt(df, hw))
+    out.update(_fit_simt(df, hw, single))
     out.update(_fit_interconnect(df, hw_multi, out.get("device.kernel_launch_s", (dev.kernel_launch_s, ""))[0]))
     return out
 
 
-def _fit_simt(df: pd.DataFrame, hw: System) -> Constants:
-    """``device.simt`` from the Vidur streaming-kernel rows (module docstring)."""
+def _fit_simt(df: pd.DataFrame, hw: System, preset: str) -> Constants:
+    """``device.simt`` from the Vidur streaming-kernel rows (module docstring); ``hw`` stands in for the
+    rows' preset ``preset``."""
     simt = hw.device.simt
     if simt is None:
         return {}
@@ -230,7 +231,6 @@ def _fit_simt(df: pd.DataFrame, hw: System) -> Constants:
     rows = rows[[parse_extra(str(e)).get("op") not in _LINEAR_VIDUR_OPS for e in rows["extra"]]]
     if rows.empty:
         return {}
-    single = next(name for name, _ in GPU_FAMILIES.values() if load_hardware(name).device.name == hw.device.name)
     probes = []
     for round_ns in _PROBE_ROUND_NS:
         variant = dataclasses.replace(
@@ -239,7 +239,7 @@ def _fit_simt(df: pd.DataFrame, hw: System) -> Constants:
                 hw.device, simt=dataclasses.replace(simt, kernel_floor_s=0.0, dram_round_ns=round_ns)
             ),
         )
-        probes.append(compare_frame(rows.reset_index(drop=True), hardware={single: variant}))
+        probes.append(compare_frame(rows.reset_index(drop=True), hardware={preset: variant}))
     lo, hi = probes
     ok = lo["expressible"].to_numpy()
     lo, hi = lo[ok], hi[ok]
