@@ -620,12 +620,14 @@ kernel (at most :data:`ATEN_INDEX_SMALL` indices) sizes it by the slice, the lar
 output."""
 
 ATEN_INDEX_SMALL = 16
+"""Most indices ``index_select`` sends to its small-index kernel (``numIndices <= 16``, same file)."""
 
 
 def _row_loop_launch(tokens: int, width: int, block_cap: int, two_pass: bool = False) -> dict[str, int]:
     """One block per token of ``min(width, block_cap)`` threads; each thread walks the row with a
-    stride of the block, one scalar element per iteration. Every iteration is one dependent DRAM round (the loop is not unrolled across the load). A
-    two-pass row reduction re-reads the row from L1/L2 after a block reduction (one more on-chip round)."""
+    stride of the block, one scalar element per iteration. Every iteration is one dependent DRAM round
+    (the loop is not unrolled across the load). A two-pass row reduction re-reads the row from L1/L2
+    after a block reduction (one more on-chip round)."""
     block = min(width, block_cap)
     dram = math.ceil(width / block)
     return {
