@@ -93,6 +93,11 @@ class _Checker:
         if not ok or value < 0 or (value == 0 and not allow_zero):
             self.fail(path, "a number >= 0" if allow_zero else "a number > 0", value)
 
+    def integer(self, path: str, value: object, *, minimum: int = 1, what: str = "an integer") -> None:
+        """``value`` must be an int (not a bool) of at least ``minimum``."""
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            self.fail(path, f"{what} >= {minimum}", value)
+
     def choice(self, path: str, value: str, choices: tuple[str, ...]) -> None:
         if value not in choices:
             self.errors.append(ConfigError(path, f"one of {', '.join(choices)}{closest(str(value), choices)}", value))
@@ -149,9 +154,7 @@ class SparsitySupport:
         if isinstance(self.max_speedup, (int, float)) and self.max_speedup < 1:
             c.fail("max_speedup", "a number >= 1", self.max_speedup)
         c.choice("metadata_format", self.metadata_format, ("nm_index", "bitmap", "csr", "none"))
-        v = self.skip_block_length
-        if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-            c.fail("skip_block_length", "an integer >= 0", v)
+        c.integer("skip_block_length", self.skip_block_length, minimum=0)
         c.raise_if_any()
 
 
@@ -187,9 +190,7 @@ class MatrixUnit:
         c = _Checker()
         c.choice("kind", self.kind, ("systolic", "tensor_core"))
         for name in ("array_rows", "array_cols", "n_arrays"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                c.fail(name, "an integer >= 1", v)
+            c.integer(name, getattr(self, name))
         c.choice("dataflow", self.dataflow, DATAFLOWS)
         _check_dtype_map(c, "macs_per_cycle", self.macs_per_cycle)
         if isinstance(self.macs_per_cycle, Mapping) and not self.macs_per_cycle:
@@ -235,8 +236,7 @@ class VectorUnit:
 
     def __post_init__(self) -> None:
         c = _Checker()
-        if not isinstance(self.lanes, int) or isinstance(self.lanes, bool) or self.lanes < 1:
-            c.fail("lanes", "an integer >= 1", self.lanes)
+        c.integer("lanes", self.lanes)
         _check_dtype_map(c, "flops_per_cycle", self.flops_per_cycle)
         if isinstance(self.flops_per_cycle, Mapping) and "fp32" not in self.flops_per_cycle:
             c.fail("flops_per_cycle", "an fp32 entry", dict(self.flops_per_cycle))
@@ -285,13 +285,11 @@ class MemoryLevel:
             c.fail("name", "a non-empty name", self.name)
         c.choice("kind", self.kind, MEMORY_KINDS)
         c.choice("scope", self.scope, ("core", "device"))
-        if not isinstance(self.capacity_bytes, int) or isinstance(self.capacity_bytes, bool) or self.capacity_bytes < 1:
-            c.fail("capacity_bytes", "an integer number of bytes >= 1", self.capacity_bytes)
+        c.integer("capacity_bytes", self.capacity_bytes, what="an integer number of bytes")
         c.positive("read_gb_per_s", self.read_gb_per_s)
         c.positive("write_gb_per_s", self.write_gb_per_s)
         c.positive("latency_ns", self.latency_ns, allow_zero=True)
-        if not isinstance(self.n_banks, int) or isinstance(self.n_banks, bool) or self.n_banks < 1:
-            c.fail("n_banks", "an integer >= 1", self.n_banks)
+        c.integer("n_banks", self.n_banks)
         c.positive("sustained_fraction", self.sustained_fraction)
         if isinstance(self.sustained_fraction, (int, float)) and self.sustained_fraction > 1:
             c.fail("sustained_fraction", "a fraction in (0, 1]", self.sustained_fraction)
@@ -365,9 +363,7 @@ class SimtExecution:
     def __post_init__(self) -> None:
         c = _Checker()
         for name in ("max_threads_per_core", "max_ctas_per_core"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                c.fail(name, "an integer >= 1", v)
+            c.integer(name, getattr(self, name))
         c.positive("kernel_floor_s", self.kernel_floor_s, allow_zero=True)
         c.positive("dram_round_ns", self.dram_round_ns)
         c.raise_if_any()
@@ -401,8 +397,7 @@ class Device:
     def __post_init__(self) -> None:
         c = _Checker()
         c.positive("freq_ghz", self.freq_ghz)
-        if not isinstance(self.n_cores, int) or isinstance(self.n_cores, bool) or self.n_cores < 1:
-            c.fail("n_cores", "an integer >= 1", self.n_cores)
+        c.integer("n_cores", self.n_cores)
         if not self.memory:
             c.fail("memory", "at least one memory level", [])
         names = [m.name for m in self.memory]
