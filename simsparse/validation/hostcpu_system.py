@@ -363,14 +363,11 @@ def live_cpu_validation(sizes: str = "small", repeats: int = 10) -> tuple[pd.Dat
     from .measure import measure
 
     others = [k for k in kernel_names() if k not in MEMORY_BOUND_KERNELS]
-    tiny = measure(device="cpu", sizes="tiny", repeats=max(repeats, 20), kernels=["stream_triad"])
-    meas = pd.concat(
-        [
-            measure(device="cpu", sizes="full", repeats=repeats, kernels=list(MEMORY_BOUND_KERNELS)),
-            measure(device="cpu", sizes=sizes, repeats=repeats, kernels=others),
-        ],
-        ignore_index=True,
-    )
+    # one interleaved measurement of every case (measure's rounds), so that interference on a shared
+    # machine cannot move the in-sample kernels (triad, gemm_fp32) without moving the predicted ones
+    plan = [("stream_triad", "tiny"), *((k, "full") for k in MEMORY_BOUND_KERNELS), *((k, sizes) for k in others)]
+    every = measure(device="cpu", repeats=repeats, cases=plan)
+    tiny, meas = every.iloc[:1], every.iloc[1:].reset_index(drop=True)
     meas.insert(0, "dataset", f"live_cpu_{sizes}")
     meas["line"] = range(2, len(meas) + 2)
     for c in ("m", "n", "k", "tokens", "batch"):

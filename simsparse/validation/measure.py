@@ -106,22 +106,26 @@ def _cpu_context() -> tuple[str, list[tuple[str, object]]]:
     return name, items
 
 
-def _time_cpu(
-    case: K.KernelCase, spec: K.KernelSpec, ref: npt.NDArray[Any], repeats: int, warmup: int
-) -> tuple[list[float], float]:
-    out = case.new_output()
-    spec.cpu(*case.operands, out=out)  # compiles (or loads the cache) and checks, untimed
-    K.check_output(case, out, ref, where="cpu, first run")
-    for _ in range(warmup):
-        spec.cpu(*case.operands, out=out)
-    out.fill(np.nan)  # the final check proves the timed runs wrote the output
-    times: list[float] = []
-    for _ in range(repeats):
+class _CpuTimer:
+    """One case on the CPU twin: an output buffer, untimed and timed calls."""
+
+    def __init__(self, case: K.KernelCase, spec: K.KernelSpec) -> None:
+        self.case, self.spec = case, spec
+        self.out = case.new_output()
+
+    def run(self) -> None:
+        self.spec.cpu(*self.case.operands, out=self.out)
+
+    def timed(self) -> float:
         t0 = time.perf_counter_ns()
-        spec.cpu(*case.operands, out=out)
-        times.append((time.perf_counter_ns() - t0) / 1e3)
-    err = K.check_output(case, out, ref, where="cpu, after the timed runs")
-    return times, err
+        self.spec.cpu(*self.case.operands, out=self.out)
+        return (time.perf_counter_ns() - t0) / 1e3
+
+    def output(self) -> npt.NDArray[Any]:
+        return self.out
+
+    def poison(self) -> None:
+        self.out.fill(np.nan)  # the final check then proves the timed runs wrote the output
 
 
 # --- CUDA -------------------------------------------------------------------------------------------------
@@ -172,29 +176,40 @@ def _cuda_context(tile: int) -> tuple[str, list[tuple[str, object]]]:
     return name, items
 
 
-def _time_cuda(
-    case: K.KernelCase, ref: npt.NDArray[Any], repeats: int, warmup: int, tile: int
-) -> tuple[list[float], float]:
-    cuda = K.cuda_module()
-    run = K.prepare_cuda(case, tile)
-    run.launch()  # compiles and checks, untimed
-    K.check_output(case, run.output(), ref, where="cuda, first run")
-    for _ in range(warmup):
-        run.launch()
-    cuda.synchronize()
-    times: list[float] = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the simulator warns that its event timings are bogus
-        for _ in range(repeats):
-            start = cuda.event()  # timing=True is the default
-            end = cuda.event()
+class _CudaTimer:
+    """One case staged on the GPU: CUDA events around one launch."""
+
+    def __init__(self, case: K.KernelCase, tile: int) -> None:
+        self.case = case
+        self.cuda = K.cuda_module()
+        self.staged = K.prepare_cuda(case, tile)
+
+    def run(self) -> None:
+        self.staged.launch()
+        self.cuda.synchronize()
+
+    def timed(self) -> float:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the simulator warns that its event timings are bogus
+            start = self.cuda.event()  # timing=True is the default
+            end = self.cuda.event()
             start.record()
-            run.launch()
+            self.staged.launch()
             end.record()
             end.synchronize()
-            times.append(float(start.elapsed_time(end)) * 1e3)  # ms -> us
-    err = K.check_output(case, run.output(), ref, where="cuda, after the timed runs")
-    return times, err
+            return float(start.elapsed_time(end)) * 1e3  # ms -> us
+
+    def output(self) -> npt.NDArray[Any]:
+        return self.staged.output()
+
+    def poison(self) -> None:
+        """Device outputs are overwritten by every launch; nothing to reset."""
+
+
+def _round_sizes(repeats: int, rounds: int) -> list[int]:
+    """``repeats`` timed runs split over ``min(rounds, repeats)`` rounds, as evenly as possible."""
+    n = min(rounds, repeats)
+    return [repeats // n + (1 if r < repeats % n else 0) for r in range(n)]
 
 
 # --- the runner -------------------------------------------------------------------------------------------
@@ -207,17 +222,26 @@ def measure(
     warmup: int = 2,
     *,
     kernels: Sequence[str] | None = None,
+    cases: Sequence[tuple[str, str]] | None = None,
+    rounds: int = 5,
     seed: int = 0,
     cuda_tile: int = K.DEFAULT_TILE,
     allow_simulator: bool = False,
 ) -> pd.DataFrame:
-    """Measure every kernel (or those named in ``kernels``) at size set ``sizes`` on ``device``.
+    """Measure every kernel (or those named in ``kernels``) at size set ``sizes`` on ``device``; or the
+    ``(kernel, size set)`` pairs of ``cases`` (a kernel may appear at several sizes), which replace
+    ``kernels`` and ``sizes``.
 
-    Per kernel: one untimed run whose output is checked against the NumPy reference, ``warmup`` untimed
-    runs, ``repeats`` timed runs, and a second check of the output of the timed runs. The row's value is
-    the median latency in microseconds; min/p25/p75/max are in ``extra``. CPU runs are timed on the host
-    with ``time.perf_counter_ns`` around one call of the numba twin (which includes waking the thread pool);
-    CUDA runs with CUDA events around one kernel launch on device-resident data.
+    Per case: one untimed run whose output is checked against the NumPy reference, ``warmup`` untimed
+    runs, then ``repeats`` timed runs, and a second check of the output of the last timed run. The timed
+    runs are taken in ``rounds`` rounds that interleave the cases: each round gives every case one untimed
+    run (which restores its data in the caches) and its share of the timed runs. On a shared machine a
+    burst of interference from another tenant then lands in a few samples of every case instead of in all
+    the samples of one case, and the median (the row's value, in microseconds) ignores it as long as it
+    lasts under half the run; min/p25/p75/max are in ``extra``. ``rounds=1`` times each case's runs back
+    to back. CPU runs are timed on the host with ``time.perf_counter_ns`` around one call of the numba twin
+    (which includes waking the thread pool); CUDA runs with CUDA events around one kernel launch on
+    device-resident data.
 
     Raises :class:`SimulationError` for a bad argument, when ``device='cuda'`` finds no CUDA GPU/driver,
     and when an output does not match the reference.
@@ -236,8 +260,23 @@ def measure(
         raise SimulationError(f"measure: warmup: expected an integer >= 0, got {warmup!r}")
     if not isinstance(cuda_tile, int) or not 1 <= cuda_tile <= 32:
         raise SimulationError(f"measure: cuda_tile: expected an integer in 1..32, got {cuda_tile!r}")
-    names = list(K.kernel_names() if kernels is None else kernels)
-    specs = [K.get_kernel(name) for name in names]
+    if isinstance(rounds, bool) or not isinstance(rounds, int) or rounds < 1:
+        raise SimulationError(f"measure: rounds: expected an integer >= 1, got {rounds!r}")
+    if cases is None:
+        plan = [(name, sizes) for name in (K.kernel_names() if kernels is None else kernels)]
+    else:
+        plan = []
+        for item in cases:
+            if not (isinstance(item, tuple) and len(item) == 2):
+                raise SimulationError(f"measure: cases: expected (kernel, size set) pairs, got {item!r}")
+            name, size = item
+            if size not in K.SIZES:
+                raise SimulationError(
+                    f"measure: cases: size set of {name!r}: expected one of {list(K.SIZES)}, got {size!r}"
+                    f"{closest(str(size), K.SIZES)}"
+                )
+            plan.append((name, size))
+    specs = [(K.get_kernel(name), size) for name, size in plan]
     if device == "cuda":
         _require_cuda(allow_simulator)
 
@@ -249,27 +288,47 @@ def measure(
         device_name, device_items = _cuda_context(cuda_tile)
     simulated = device == "cuda" and K.simulator_enabled()
 
-    rows: list[dict[str, object]] = []
-    for spec in specs:
-        case = spec.make_case(sizes, seed)
+    timers: list[_CpuTimer | _CudaTimer] = []
+    refs = []
+    for spec, size in specs:
+        case = spec.make_case(size, seed)
         ref = spec.reference(*case.operands)
-        _log.info("measuring %s (%s) on %s", spec.name, sizes, device)
+        _log.info("preparing %s (%s) on %s", spec.name, size, device)
+        timer: _CpuTimer | _CudaTimer = _CpuTimer(case, spec) if device == "cpu" else _CudaTimer(case, cuda_tile)
+        timer.run()  # compiles (or loads the cache) and checks, untimed
+        K.check_output(case, timer.output(), ref, where=f"{device}, first run")
+        for _ in range(warmup):
+            timer.run()
+        timer.poison()
+        timers.append(timer)
+        refs.append(ref)
+    samples: list[list[float]] = [[] for _ in timers]
+    per_round = _round_sizes(repeats, rounds)
+    for r, count in enumerate(per_round):
+        for timer, times in zip(timers, samples, strict=True):
+            if r:
+                timer.run()  # the previous case evicted this one's data from the caches
+            times.extend(timer.timed() for _ in range(count))
+
+    rows: list[dict[str, object]] = []
+    for (spec, size), timer, ref, times in zip(specs, timers, refs, samples, strict=True):
+        case = timer.case
+        err = K.check_output(case, timer.output(), ref, where=f"{device}, after the timed runs")
+        how = f"median of {repeats} after {warmup} warm-ups, in {len(per_round)} interleaved round(s)"
         if device == "cpu":
-            times, err = _time_cpu(case, spec, ref, repeats, warmup)
             info = K.numba_info()  # after the first run, so the threading layer is known
             layer, threads = info["threading_layer"], info["threads"]
             stack = (
                 f"numba {info['numba']} CPU parallel twin ({layer} threading layer, {threads} threads), "
-                f"NumPy {np.__version__}; host-timed (perf_counter_ns) median of {repeats} after {warmup} warm-ups"
+                f"NumPy {np.__version__}; host-timed (perf_counter_ns) {how}"
             )
             run_items: list[tuple[str, object]] = [("threads", threads), ("threading_layer", layer)]
             timing = "host perf_counter_ns around one call"
         else:
-            times, err = _time_cuda(case, ref, repeats, warmup, cuda_tile)
             driver = dict(device_items).get("cuda_driver", "unknown")
             stack = (
                 f"numba {K.numba_info()['numba']} CUDA kernel ({cuda_tile}x{cuda_tile} threads per block), CUDA driver "
-                f"{driver}; CUDA-event-timed median of {repeats} after {warmup} warm-ups"
+                f"{driver}; CUDA-event-timed {how}"
             )
             run_items = []
             timing = "CUDA events around one numba launch (host dispatch included while the GPU waits on it)"
@@ -277,13 +336,14 @@ def measure(
         extra = _extra(
             [
                 ("kernel", spec.name),
-                ("size", sizes),
+                ("size", size),
                 ("seed", seed),
                 ("flops", case.flops),
                 ("bytes", case.bytes_moved),
                 *case.params.items(),
                 ("repeats", repeats),
                 ("warmup", warmup),
+                ("rounds", len(per_round)),
                 ("min_us", stats["min"]),
                 ("p25_us", stats["p25"]),
                 ("p75_us", stats["p75"]),
@@ -306,7 +366,7 @@ def measure(
             note = "NOT A TIMING: numba CUDA simulator functional check. " + note
         rows.append(
             {
-                "source_id": f"simsparse.measure.{device}.{sizes}",
+                "source_id": f"simsparse.measure.{device}.{size}",
                 "gpu": device_name,
                 "stack": stack,
                 "kind": spec.kind,

@@ -18,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 
 from simsparse.errors import SimsparseError, SimulationError, WorkloadError
 from simsparse.validation import kernels as K
+from simsparse.validation import measure as measure_mod
 from simsparse.validation.hostcpu import host_cpu_facts, parse_size_bytes
 from simsparse.validation.kernels import _jit, sparse24, stream, w4a16
 from simsparse.validation.measure import COLUMNS, measure, write_measurements
@@ -281,6 +282,45 @@ def test_measure_cuda_without_a_gpu_raises_a_clear_error() -> None:
 def test_measure_rejects_bad_arguments(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(SimsparseError, match=match):
         measure(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("repeats", "rounds"), [(10, 5), (10, 3), (3, 5), (1, 1), (7, 7)])
+def test_timed_runs_are_split_evenly_over_the_rounds(repeats: int, rounds: int) -> None:
+    sizes = measure_mod._round_sizes(repeats, rounds)
+    assert sum(sizes) == repeats and len(sizes) == min(repeats, rounds)
+    assert max(sizes) - min(sizes) <= 1
+
+
+def test_measure_interleaves_the_cases_round_by_round(monkeypatch: pytest.MonkeyPatch) -> None:
+    order: list[str] = []
+    timed = measure_mod._CpuTimer.timed
+
+    def record(self: measure_mod._CpuTimer) -> float:
+        order.append(f"{self.case.kernel}/{self.case.size}")
+        return timed(self)
+
+    monkeypatch.setattr(measure_mod._CpuTimer, "timed", record)
+    df = measure(device="cpu", repeats=4, warmup=0, rounds=2, cases=[("stream_copy", "tiny"), ("stream_copy", "small")])
+    a, b = "stream_copy/tiny", "stream_copy/small"
+    assert order == [a, a, b, b, a, a, b, b]
+    sizes = [dict(x.split("=", 1) for x in e.split(";"))["size"] for e in df["extra"]]
+    assert sizes == ["tiny", "small"]
+    assert list(df["source_id"]) == ["simsparse.measure.cpu.tiny", "simsparse.measure.cpu.small"]
+    assert df["stack"].str.contains("in 2 interleaved round").all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"rounds": 0}, "rounds: expected an integer >= 1"),
+        ({"cases": [("stream_copy",)]}, r"cases: expected \(kernel, size set\) pairs"),
+        ({"cases": [("stream_copy", "huge")]}, "size set of 'stream_copy'"),
+        ({"cases": [("stream_cpy", "tiny")]}, "did you mean 'stream_copy'"),
+    ],
+)
+def test_measure_rejects_bad_rounds_and_cases(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(SimsparseError, match=match):
+        measure(device="cpu", repeats=1, **kwargs)  # type: ignore[arg-type]
 
 
 def test_write_measurements_is_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
