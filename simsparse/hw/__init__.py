@@ -262,6 +262,13 @@ class MemoryLevel:
     ``write_allocate``: the caches in front of this level allocate on a store miss, so every byte
     written to it is first read from it (a read for ownership, as on x86 CPUs for ordinary stores);
     GPU L2 caches write partial lines without reading them (``False``).
+
+    ``n_banks`` records the level's banking; it does not enter the time. The mappers assume every
+    operand is stored in the order the compute consumes it: SCALE-Sim v3's default "precompiled order"
+    (no custom layout, ``scalesim/memory/read_buffer.py``), CUTLASS's swizzled shared-memory tiles on
+    GPUs. One wavefront of requests then reads one line, and no two requests of a cycle meet in a bank.
+    Bank conflicts arise only from a layout that differs from the access order, which the model does not
+    describe.
     """
 
     name: str
