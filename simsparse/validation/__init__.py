@@ -168,7 +168,17 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _spread(extra: dict[str, str], median_us: float) -> float:
+    """(p75 - p25) / median of a measured row's timed runs (``nan`` when the row does not say)."""
+    try:
+        p25, p75 = float(extra["p25_us"]), float(extra["p75_us"])
+    except (KeyError, ValueError):
+        return math.nan
+    return (p75 - p25) / median_us if median_us > 0 else math.nan
+
+
 def _live_cpu(args: argparse.Namespace) -> int:
+    from .datasets import parse_extra
     from .hostcpu_system import live_cpu_validation
     from .report import summarize, write_report
 
@@ -182,6 +192,9 @@ def _live_cpu(args: argparse.Namespace) -> int:
     print(f"simsparse validate --live cpu: {len(df)} kernels measured on {system.description}")
     shown = df[["kind", "dtype", "m", "n", "k", "measured", "predicted", "rel_error", "regime", "note"]].copy()
     shown["rel_error"] = shown["rel_error"].map(_pct)
+    # the interquartile spread of the timed runs over their median: how far the machine let them wander
+    spread = [_spread(parse_extra(str(e)), float(v)) for e, v in zip(df["extra"], df["measured"], strict=True)]
+    shown.insert(list(shown.columns).index("measured") + 1, "spread", [_pct(x) for x in spread])
     print(shown.to_string(index=False))
     _print_table(
         "error per kind", summary[summary["by"] == "kind"], ["kind", "n", "mape", "worst_ape"], ("mape", "worst_ape")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 
 import pytest
 
@@ -97,3 +98,11 @@ def test_validate_cli_json_on_a_small_dataset(capsys: pytest.CaptureFixture[str]
     payload = json.loads(capsys.readouterr().out)
     assert payload["rows"] == 112 and payload["expressible"] == 28
     assert payload["not_expressible"]
+
+
+def test_live_table_spread_is_the_interquartile_range_over_the_median() -> None:
+    from simsparse.validation import _spread
+
+    assert _spread({"p25_us": "9", "p75_us": "11"}, 10.0) == pytest.approx(0.2)
+    assert math.isnan(_spread({"p25_us": "9"}, 10.0))
+    assert math.isnan(_spread({"p25_us": "x", "p75_us": "11"}, 10.0))
