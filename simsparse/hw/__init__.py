@@ -229,7 +229,11 @@ class MatrixUnit:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VectorUnit:
-    """SIMD/CUDA-core datapath of one core: ``flops_per_cycle`` per dtype (an FMA counts 2)."""
+    """SIMD/CUDA-core datapath of one core: ``flops_per_cycle`` per dtype (an FMA counts 2).
+
+    ``lanes`` records the datapath's width (threads or SIMD lanes per cycle); the time uses only
+    ``flops_per_cycle``, which already counts them.
+    """
 
     lanes: int
     flops_per_cycle: dict[str, float]
