@@ -304,10 +304,9 @@ def measure(
         refs.append(ref)
     samples: list[list[float]] = [[] for _ in timers]
     per_round = _round_sizes(repeats, rounds)
-    for r, count in enumerate(per_round):
+    for count in per_round:
         for timer, times in zip(timers, samples, strict=True):
-            if r:
-                timer.run()  # the previous case evicted this one's data from the caches
+            timer.run()  # the cases run before it evicted this one's data from the caches
             times.extend(timer.timed() for _ in range(count))
 
     rows: list[dict[str, object]] = []
