@@ -77,10 +77,10 @@ def test_live_cpu_validation_runs_every_kernel() -> None:
 
 # The live accuracy (target for memory-bound kernels: within 25 %) is reported by
 # `simsparse validate --live cpu`, not asserted: on a shared 2-vCPU VM the timings move with load.
-# Six runs on 2026-11-28 (interleaved measurement): held-out STREAM copy +1..+9 %; W4A16 GEMV
-# -34..-43 % and CSR SpMM -44..-53 %, neither memory-bound on 2 cores (docs/validation-notes.md);
-# held-out compute kernels gemm_fp16 -2..-11 %, sparse24 -27..-37 %, grouped -19..+9 %, W4A16
-# m=16 +15..+32 %. A bound here would be flaky either way. See issue 7.
+# Six runs on 2026-11-28 (interleaved measurement), median and range: held-out STREAM copy +7 %
+# (-5..+11 %); W4A16 GEMV -46 % (-51..-34 %) and CSR SpMM -21 % (-50..-7 %), neither memory-bound on
+# 2 cores (docs/validation-notes.md); held-out compute kernels gemm_fp16 -18 %, sparse24 -35 %, grouped
+# -15 %, W4A16 m=16 +14 %. A bound here would be flaky either way. See issue 7.
 
 
 def test_validate_cli_bad_dataset_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
