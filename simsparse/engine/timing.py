@@ -205,10 +205,27 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
     def noc_bw_for(active_cores: int) -> float:
         return noc_cost(device, active_cores).bytes_per_cycle
 
+    deq = dequant_flops_per_value(device, op)
+    # dequantized values are produced in the compute dtype (packed half2 math where the vector unit has it)
+    vec_rate = vector_rate(device, op.dtype)
+    shared_lanes = device.core.vector_unit.shares_matrix_datapath
+
+    def tile_compute(mp: GemmMapping) -> tuple[float, float]:
+        """(cycles of one tile on the core, vector FLOPs of the tile). The vector work of a tile
+        (decompression / dequantization of its B slice) runs on the SM's CUDA cores, a separate pipe
+        from the tensor cores: the two overlap across the K slices of the tile (mixed-input GEMM
+        kernels interleave them), so the busier pipe sets the time. Where the vector unit is the
+        matrix unit's own lanes (``VectorUnit.shares_matrix_datapath``, a CPU's SIMD FMA units) the
+        two add."""
+        cost = tile_cost(mp)
+        vec_tile = cost.vector_flops + mp.tile_n * math.ceil(k / mp.split_k) * op.b_density * deq
+        vec_cycles = vec_tile / vec_rate
+        return (cost.cycles + vec_cycles if shared_lanes else max(cost.cycles, vec_cycles)), vec_tile
+
     def estimate(mp: GemmMapping) -> float:
         tiles = n_tiles_of(mp)
         waves = math.ceil(tiles / device.n_cores)
-        comp = tile_cost(mp).cycles * waves
+        comp = tile_compute(mp)[0] * waves
         k_s = math.ceil(k / mp.split_k)
         panel = k_s * (mp.tile_m * ob.a + mp.tile_n * ob.b)
         fill = tiles * panel / shared_bw
@@ -217,10 +234,6 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         compulsory = (op.m * k * ob.a + k * n * ob.b * batch) / dram_bw
         fill_noc = tiles * panel / noc_bw_for(per_core) if device.noc.topology != "none" else 0.0
         return max(comp, fill, fill_core, compulsory, fill_noc)
-
-    deq = dequant_flops_per_value(device, op)
-    # dequantized values are produced in the compute dtype (packed half2 math where the vector unit has it)
-    vec_rate = vector_rate(device, op.dtype)
 
     def plan(mp: GemmMapping) -> dict[str, Any]:
         tiles = n_tiles_of(mp)
@@ -250,11 +263,8 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         noc_bw[-1] = noc_bw_for(int(tiles_in_wave[-1]))  # only the last wave is partial
         noc_c = fill_bytes / noc_bw
         load_c = np.maximum(np.maximum(np.maximum(dram_c, shared_c), core_c), noc_c)
-        # vector work of a tile (decompression / dequantization of its B slice) runs on the SM's
-        # CUDA cores, a separate pipe from the tensor cores: the two overlap across the K slices
-        # of the tile (mixed-input GEMM kernels interleave them), so the busier pipe sets the time
-        vec_tile = cost.vector_flops + mp.tile_n * k_s * op.b_density * deq
-        comp_c = np.full(waves, max(cost.cycles, vec_tile / vec_rate))
+        tile_cycles, vec_tile = tile_compute(mp)
+        comp_c = np.full(waves, tile_cycles)
         load = np.repeat(load_c / chunks, chunks)
         comp = np.repeat(comp_c / chunks, chunks)
         # results stream out as the tiles finish their K slices (epilogue overlapped per slice)

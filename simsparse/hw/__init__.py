@@ -232,14 +232,20 @@ class VectorUnit:
     """SIMD/CUDA-core datapath of one core: ``flops_per_cycle`` per dtype (an FMA counts 2).
 
     ``lanes`` records the datapath's width (threads or SIMD lanes per cycle); the time uses only
-    ``flops_per_cycle``, which already counts them.
+    ``flops_per_cycle``, which already counts them. ``shares_matrix_datapath``: the vector work and
+    the matrix unit's MACs issue on the same lanes (a CPU, whose SIMD FMA units do both), so a GEMM
+    tile's dequantization or decompression adds to its MAC time; ``False`` (GPU CUDA cores beside
+    tensor cores): the two overlap and the busier sets the time.
     """
 
     lanes: int
     flops_per_cycle: dict[str, float]
+    shares_matrix_datapath: bool = False
 
     def __post_init__(self) -> None:
         c = _Checker()
+        if not isinstance(self.shares_matrix_datapath, bool):
+            c.fail("shares_matrix_datapath", "true or false", self.shares_matrix_datapath)
         c.integer("lanes", self.lanes)
         _check_dtype_map(c, "flops_per_cycle", self.flops_per_cycle)
         if isinstance(self.flops_per_cycle, Mapping) and "fp32" not in self.flops_per_cycle:

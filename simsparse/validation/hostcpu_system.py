@@ -198,7 +198,14 @@ def build_host_cpu_system(
         dequant="vector",
         sustained_fraction={} if matrix_fraction is None else dict.fromkeys(("fp32", "fp16", "bf16"), matrix_fraction),
     )
-    vector = VectorUnit(lanes=lanes, flops_per_cycle={"fp32": 2.0 * macs, "fp16": 2.0 * macs, "bf16": 2.0 * macs})
+    # the dequantization and decompression loops run on the same SIMD lanes as the FMAs, in the same
+    # numba-generated code, so at the same fitted fraction of the peak
+    vec_flops = 2.0 * macs * (1.0 if matrix_fraction is None else matrix_fraction)
+    vector = VectorUnit(
+        lanes=lanes,
+        flops_per_cycle={"fp32": vec_flops, "fp16": vec_flops, "bf16": vec_flops},
+        shares_matrix_datapath=True,
+    )
     device = Device(
         name=model,
         freq_ghz=freq,
@@ -222,7 +229,7 @@ def build_host_cpu_system(
         "device.core.matrix_unit.sparsity": "simsparse/validation/kernels/sparse24.py and spmm.py: the CPU twins multiply "
         "the kept values only (2:4 with 2-bit indices; CSR with int32 column indices), so their work scales with "
         "the nonzeros (compute_model unstructured: zero skipping)",
-        "device.core.vector_unit": "derived: the same SIMD lanes, 2 flops per FMA",
+        "device.core.vector_unit": "derived: the same SIMD lanes as the matrix unit (shares_matrix_datapath: dequantization adds to the FMAs), 2 flops per FMA, at the matrix unit's sustained fraction once it is fitted",
         "device.memory[l1d].capacity_bytes": _src(facts, "l1d_bytes"),
         "device.memory[l2].capacity_bytes": _src(facts, "l2_bytes"),
         "device.memory[l3].capacity_bytes": _src(facts, "l3_bytes"),

@@ -89,6 +89,11 @@ CASES: list[tuple[str, str | bytes, str]] = [
         r"device\.noc\.mesh_rows: expected mesh_rows x mesh_cols >= n_cores \(108",
     ),
     (
+        "non-boolean shared datapath",
+        _broken("      shares_matrix_datapath: false", "      shares_matrix_datapath: 7"),
+        r"device\.core\.vector_unit\.shares_matrix_datapath: expected true or false, got 7",
+    ),
+    (
         "unconnected devices",
         _broken("n_devices: 1", "n_devices: 8"),
         r"interconnect\.topology: expected a topology connecting the 8 devices, got 'none'",

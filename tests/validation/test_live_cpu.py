@@ -77,10 +77,10 @@ def test_live_cpu_validation_runs_every_kernel() -> None:
 
 # The live accuracy (target for memory-bound kernels: within 25 %) is reported by
 # `simsparse validate --live cpu`, not asserted: on a shared 2-vCPU VM the timings move with load.
-# Six runs on 2026-11-28 (interleaved measurement), median and range: held-out STREAM copy +7 %
-# (-5..+11 %); W4A16 GEMV -46 % (-51..-34 %) and CSR SpMM -21 % (-50..-7 %), neither memory-bound on
-# 2 cores (docs/validation-notes.md); held-out compute kernels gemm_fp16 -18 %, sparse24 -35 %, grouped
-# -15 %, W4A16 m=16 +14 %. A bound here would be flaky either way. See issue 7.
+# Six runs on 2026-11-28 (interleaved measurement), median and range: held-out STREAM copy +6 %
+# (-2..+9 %); W4A16 GEMV +14 % (+8..+26 %) and CSR SpMM -24 % (-31..-21 %), neither memory-bound on
+# 2 cores (docs/validation-notes.md); held-out compute kernels gemm_fp16 -12 %, sparse24 -37 %,
+# grouped -4 %, W4A16 m=16 +24 %. A bound here would be flaky either way. See issue 7.
 
 
 def test_validate_cli_bad_dataset_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
