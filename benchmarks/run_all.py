@@ -163,9 +163,8 @@ def section_engine(quick: bool, **_kw: Any) -> list[dict[str, Any]]:
 
 
 def section_sweep(quick: bool, skip_dask: bool = False, **_kw: Any) -> list[dict[str, Any]]:
-    import dataclasses
 
-    from bench_sweep import rate, spec
+    from bench_sweep import dask_rate, rate, spec
 
     from simsparse.sweep import sweep
 
@@ -213,23 +212,8 @@ def section_sweep(quick: bool, skip_dask: bool = False, **_kw: Any) -> list[dict
         )
     if skip_dask:
         return rows
-    import logging
-
-    import distributed
-
     dask_event = spec(2 * n_event, "event")
-    res: dict[int, float] = {}
-    for n_workers in (1, 2):
-        with distributed.LocalCluster(  # type: ignore[no-untyped-call]
-            n_workers=n_workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        ) as cluster:
-            address = cluster.scheduler_address
-            sweep(dataclasses.replace(spec(8 * n_workers, "event")), scheduler=address, progress=False)  # warm workers
-            res[n_workers] = rate(dask_event, scheduler=address)[0]
+    res = {n_workers: dask_rate(n_workers, dask_event)[0] for n_workers in (1, 2)}
     rows.append(
         _row(
             "sweep",

@@ -470,18 +470,7 @@ def _moe_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) -> _
     act_out = "fp8_e4m3" if dtype in ("fp8", "fp8_block") else "bf16"
 
     def pass_(name: str, m: int, n: int, n_inputs: int, flops: float, a: str = "bf16", out: str = "bf16") -> Op:
-        return Op(
-            name=name,
-            kind="elementwise",
-            m=m,
-            n=n,
-            flops_per_element=flops,
-            n_inputs=n_inputs,
-            dtype="bf16",
-            a_dtype=a,
-            b_dtype="bf16",
-            c_dtype=out,
-        )
+        return _elementwise(name, m, n, flops, n_inputs, "bf16").replace(a_dtype=a, c_dtype=out)
 
     runs = []
     for counts in draws:
