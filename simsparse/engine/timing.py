@@ -27,6 +27,7 @@ from simsparse.hw import Device, MatrixUnit
 from simsparse.kernels.scheduler import pipeline_tasks, schedule
 from simsparse.models.compute import ComputeCost, GemmTask, compute_model
 from simsparse.models.memory import choose_gemm_mapping, hierarchy_of, operand_bytes, wave_dram_bytes
+from simsparse.models.memory.channels import Chunks, burst_bytes, channel_share, moved_bytes
 from simsparse.models.memory.mapping import ACCUMULATOR_BYTES, GemmMapping, footprint
 from simsparse.models.noc import noc_cost
 from simsparse.units import canonical_dtype, dtype_bytes
@@ -186,6 +187,21 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         m_eff, batch, active = op.m, op.batch, []
     n, k = op.n, op.k
     dram_bw, dram_wbw = dram_rates(device)
+    dram = h.dram
+
+    def burst_factor(chunk_bytes: float) -> float:
+        """DRAM bytes moved per byte used for contiguous chunks of ``chunk_bytes`` (whole bursts)."""
+        return burst_bytes(dram, chunk_bytes) / chunk_bytes if chunk_bytes > 0 else 1.0
+
+    def dram_bytes_per_element(k_slice: int) -> tuple[float, float]:
+        """DRAM bytes per element of A and B when rows of ``k_slice`` values are read as contiguous chunks:
+        the values in whole bursts; scales and metadata (separate, denser arrays) as exact bytes."""
+        a_vals, b_vals = ob.a_values, ob.b_values
+        return (
+            ob.a + a_vals * (burst_factor(k_slice * a_vals) - 1.0),
+            ob.b + b_vals * (burst_factor(k_slice * b_vals) - 1.0),
+        )
+
     shared_bw = _bytes_per_cycle(h.shared.read_gb_per_s, f) if h.shared is not None else dram_bw
     fill_bw_core = _bytes_per_cycle(h.buffer.write_gb_per_s, f) / (device.n_cores if h.buffer.scope == "core" else 1)
     cache: dict[tuple[int, int, int], ComputeCost] = {}
@@ -231,7 +247,8 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         fill = tiles * panel / shared_bw
         per_core = min(tiles, device.n_cores)
         fill_core = waves * panel / fill_bw_core if per_core else 0.0
-        compulsory = (op.m * k * ob.a + k * n * ob.b * batch) / dram_bw
+        a_full, b_full = dram_bytes_per_element(k)
+        compulsory = (op.m * k * a_full + k * n * b_full * batch) / dram_bw
         fill_noc = tiles * panel / noc_bw_for(per_core) if device.noc.topology != "none" else 0.0
         return max(comp, fill, fill_core, compulsory, fill_noc)
 
@@ -241,21 +258,33 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         cost = tile_cost(mp)
         k_s = math.ceil(k / mp.split_k)
         panel = k_s * (mp.tile_m * ob.a + mp.tile_n * ob.b)
+        # a tile reads tile_m rows of A and tile_n rows of the (n x k) weight, k_s elements each, as
+        # contiguous chunks; DRAM moves them in whole bursts and a wave's chunks cover its channels. The
+        # split-K slices of one output tile run in the same wave (consecutive tiles), so together they
+        # read one contiguous run of each row and share the bursts at their boundaries (through L2)
+        a_dram, b_dram = dram_bytes_per_element(min(k, k_s * min(mp.split_k, device.n_cores)))
         if active:
-            w_bytes = np.full(waves, (op.m * k * ob.a + k * n * ob.b * batch) / waves)
+            w_bytes = np.full(waves, (op.m * k * a_dram + k * n * b_dram * batch) / waves)
         else:
-            w_bytes = wave_dram_bytes(m_eff, n, k, batch, mp, device.n_cores, ob.a, ob.b, shared_cap)
+            w_bytes = wave_dram_bytes(m_eff, n, k, batch, mp, device.n_cores, a_dram, b_dram, shared_cap)
         tiles_in_wave = np.full(waves, device.n_cores, dtype=float)
         tiles_in_wave[-1] = tiles - device.n_cores * (waves - 1)
+        share = np.array(
+            [channel_share(dram, [(k_s * a_dram, t * mp.tile_m), (k_s * b_dram, t * mp.tile_n)]) for t in tiles_in_wave]
+        )
         fill_bytes = tiles_in_wave * panel
-        out_bytes = op.m * n * ob.c * (1 if active else op.batch)
+        c_rows: Chunks = (mp.tile_n * ob.c, float(op.m) * math.ceil(n / mp.tile_n))  # a tile's output rows
+        out_bytes = op.m * n * ob.c * (1 if active else op.batch) * burst_factor(c_rows[0])
         rmw_bytes = 0.0
         if mp.split_k > 1:
-            rmw_bytes = op.m * n * op.batch * ACCUMULATOR_BYTES * mp.split_k
-        store_wave = (out_bytes + 2 * rmw_bytes) / waves
+            rmw_bytes = (
+                op.m * n * op.batch * ACCUMULATOR_BYTES * mp.split_k * burst_factor(mp.tile_n * ACCUMULATOR_BYTES)
+            )
+        store_share = channel_share(dram, [c_rows])
+        store_wave = (out_bytes + 2 * rmw_bytes) / waves / store_share
         rfo_wave = out_bytes / waves if h.dram.write_allocate else 0.0  # read for ownership of C's lines
         chunks = K_CHUNKS
-        dram_c = (w_bytes + rfo_wave) / dram_bw
+        dram_c = (w_bytes + rfo_wave) / (dram_bw * share)
         shared_c = fill_bytes / shared_bw
         core_c = panel / fill_bw_core * np.ones(waves)
         # every panel a core loads and every result it stores crosses the on-chip network
@@ -409,11 +438,22 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     vec += deq_core * cores_used
     comp_total += (vec / max(cores_used, 1)) / vector_rate(device, op.dtype)
     a_bytes = sum(groups) * op.k * ob.a
-    b_bytes = op.k * op.n * ob.b * (len(groups) if (op.kind == "grouped_gemm" or not op.b_is_weight) else 1)
+    b_mats = len(groups) if (op.kind == "grouped_gemm" or not op.b_is_weight) else 1
+    b_bytes = op.k * op.n * ob.b * b_mats
     c_bytes = sum(groups) * op.n * ob.c
     a_reads, b_reads = _systolic_blocking(device, h, groups, n_core, op.k, ob.a, ob.b)
-    dram_read = a_bytes * cores_used * a_reads + b_bytes * b_reads
+    # DRAM streams: rows of A (k elements) to every core, rows of the (n x k) weight, and each core's
+    # n_core-wide slice of every output row, in whole bursts over the channels they cover
+    read_streams: list[Chunks] = [
+        (op.k * ob.a, sum(groups) * cores_used * a_reads),
+        (op.k * ob.b, op.n * b_mats * b_reads),
+    ]
+    write_streams: list[Chunks] = [(n_core * ob.c, sum(groups) * cores_used)]
+    dram_read = moved_bytes(h.dram, read_streams)
+    c_bytes = moved_bytes(h.dram, write_streams) if c_bytes else 0.0
     dram_bw, dram_wbw = dram_rates(device)
+    dram_bw *= channel_share(h.dram, read_streams)
+    dram_wbw *= channel_share(h.dram, write_streams)
     steps = max(1, folds)
     load = np.full(steps, dram_read / steps / dram_bw)
     comp = np.full(steps, comp_total / steps)
@@ -472,8 +512,11 @@ def launch_waves(device: Device, op: Op) -> int:
     return math.ceil(op.launch_ctas / (device.n_cores * resident))
 
 
-def _streaming(device: Device, op: Op, read_bytes: float, write_bytes: float, flops: float) -> OpTiming:
+def _streaming(device: Device, op: Op, reads: list[Chunks], writes: list[Chunks], flops: float) -> OpTiming:
     """A memory-streaming op (elementwise, embedding) on the vector units of every core.
+
+    ``reads`` and ``writes`` lay out its DRAM streams as contiguous chunks: the level moves them in
+    whole bursts at the share of its bandwidth that their channels give (``models.memory.channels``).
 
     Without a launch shape: the bytes at the sustained DRAM bandwidth, one DRAM latency and
     ``kernel_launch_s``. With one (``Op.launch_*``, on a device with ``simt``): the bytes at the peak
@@ -487,6 +530,8 @@ def _streaming(device: Device, op: Op, read_bytes: float, write_bytes: float, fl
     """
     h = hierarchy_of(device)
     f = device.freq_ghz
+    read_bytes, write_bytes = moved_bytes(h.dram, reads), moved_bytes(h.dram, writes)
+    read_share, write_share = channel_share(h.dram, reads), channel_share(h.dram, writes)
     rate = vector_rate(device, op.a_dtype) * device.n_cores
     steps = max(1, min(64, math.ceil((read_bytes + write_bytes) / (device.n_cores * 32 * 1024))))
     waves = launch_waves(device, op)
@@ -501,9 +546,9 @@ def _streaming(device: Device, op: Op, read_bytes: float, write_bytes: float, fl
         latency = h.dram.latency_ns * f
         overhead = device.kernel_launch_s
     read_bytes += write_bytes if h.dram.write_allocate else 0.0  # read for ownership of the written lines
-    load = np.full(steps, read_bytes / steps / dram_bw)
+    load = np.full(steps, read_bytes / steps / (dram_bw * read_share))
     comp = np.full(steps, flops / rate / steps)
-    store = np.full(steps, write_bytes / steps / dram_wbw)
+    store = np.full(steps, write_bytes / steps / (dram_wbw * write_share))
     span, extrap = _run_stream(load, comp, store, shared_port=True)
     mem = {h.dram.name: float(load.sum() + store.sum())}
     # the bytes cross the on-chip network between the cores and DRAM, reads and writes in opposite directions
@@ -545,13 +590,15 @@ def time_compute_op(device: Device, op: Op) -> OpTiming:
             )
         return t
     if op.kind == "elementwise":
+        # each input and the output one contiguous array
         elems = float(op.m) * op.n * op.batch
-        b = dtype_bytes(op.a_dtype)
-        return _streaming(device, op, elems * b * op.n_inputs, elems * dtype_bytes(op.c_dtype), op.flops)
+        reads: list[Chunks] = [(elems * dtype_bytes(op.a_dtype), float(op.n_inputs))]
+        return _streaming(device, op, reads, [(elems * dtype_bytes(op.c_dtype), 1.0)], op.flops)
     if op.kind == "embedding":
+        # a gather: one table row per token (at a random address), the int32 token ids, one output array
         rows = float(op.m)
-        b = dtype_bytes(op.b_dtype)
-        return _streaming(device, op, rows * op.n * b + rows * 4, rows * op.n * dtype_bytes(op.c_dtype), 0.0)
+        gather: list[Chunks] = [(op.n * dtype_bytes(op.b_dtype), rows), (rows * 4, 1.0)]
+        return _streaming(device, op, gather, [(rows * op.n * dtype_bytes(op.c_dtype), 1.0)], 0.0)
     raise SimulationError(f"op {op.name!r}: kind: expected a compute op, got {op.kind!r}")
 
 

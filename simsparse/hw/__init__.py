@@ -26,6 +26,7 @@ __all__ = [
     "DTYPES",
     "Core",
     "Device",
+    "DramChannels",
     "Energy",
     "Interconnect",
     "MatrixUnit",
@@ -262,6 +263,45 @@ class Core:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DramChannels:
+    """Channel-level organization of a DRAM level (``simsparse.models.memory.channels``).
+
+    ``n_channels`` independent channels (HBM pseudo-channels, DDR sub-channels) share the level's
+    bandwidth equally, so one channel moves ``read_gb_per_s / n_channels``. ``burst_bytes`` is the
+    least a channel moves per access (its width times the burst length): a contiguous chunk of a
+    stream costs whole bursts. ``interleave_bytes`` is how many consecutive bytes one channel holds
+    before the address map moves to the next (``0``: one burst, the finest). A stream keeps busy only
+    the channels its chunks cover; it reaches the level's bandwidth once it covers all of them.
+    """
+
+    n_channels: int
+    burst_bytes: int
+    interleave_bytes: int = 0
+
+    def __post_init__(self) -> None:
+        c = _Checker()
+        c.integer("n_channels", self.n_channels)
+        c.integer("burst_bytes", self.burst_bytes)
+        c.integer("interleave_bytes", self.interleave_bytes, minimum=0)
+        if (
+            not c.errors
+            and self.interleave_bytes
+            and (self.interleave_bytes < self.burst_bytes or self.interleave_bytes % self.burst_bytes)
+        ):
+            c.fail(
+                "interleave_bytes",
+                f"0 or a whole multiple of burst_bytes ({self.burst_bytes})",
+                self.interleave_bytes,
+            )
+        c.raise_if_any()
+
+    @property
+    def stride_bytes(self) -> int:
+        """Bytes one channel holds before the next channel's (``interleave_bytes`` or one burst)."""
+        return self.interleave_bytes or self.burst_bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MemoryLevel:
     """One level of the hierarchy.
 
@@ -279,6 +319,9 @@ class MemoryLevel:
     GPUs. One wavefront of requests then reads one line, and no two requests of a cycle meet in a bank.
     Bank conflicts arise only from a layout that differs from the access order, which the model does not
     describe.
+
+    ``channels`` (DRAM levels): the channel organization (:class:`DramChannels`); ``None`` leaves the
+    level one pool of bandwidth moving exact bytes.
     """
 
     name: str
@@ -293,9 +336,12 @@ class MemoryLevel:
     read_energy_pj_per_byte: float = 0.0
     write_energy_pj_per_byte: float = 0.0
     write_allocate: bool = False
+    channels: DramChannels | None = None
 
     def __post_init__(self) -> None:
         c = _Checker()
+        if self.channels is not None and not isinstance(self.channels, DramChannels):
+            c.fail("channels", "a channel organization (n_channels, burst_bytes, interleave_bytes)", self.channels)
         if not isinstance(self.write_allocate, bool):
             c.fail("write_allocate", "true or false", self.write_allocate)
         if not isinstance(self.name, str) or not self.name:

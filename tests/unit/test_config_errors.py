@@ -94,6 +94,21 @@ CASES: list[tuple[str, str | bytes, str]] = [
         r"device\.core\.vector_unit\.shares_matrix_datapath: expected true or false, got 7",
     ),
     (
+        "no DRAM channels",
+        _broken("      n_channels: 80\n", "      n_channels: 0\n"),
+        r"device\.memory\[2\]\.channels\.n_channels: expected an integer >= 1, got 0",
+    ),
+    (
+        "interleave not whole bursts",
+        _broken("      interleave_bytes: 0\n", "      interleave_bytes: 48\n"),
+        r"channels\.interleave_bytes: expected 0 or a whole multiple of burst_bytes \(32\), got 48",
+    ),
+    (
+        "unknown channel key",
+        _broken("      burst_bytes: 32\n", "      burst_byte: 32\n"),
+        r"channels\.burst_byte: expected a known field of DramChannels \(did you mean 'burst_bytes'\?\)",
+    ),
+    (
         "unconnected devices",
         _broken("n_devices: 1", "n_devices: 8"),
         r"interconnect\.topology: expected a topology connecting the 8 devices, got 'none'",

@@ -164,6 +164,30 @@ def test_datasheet_memory(name: str, gb_per_s: float, capacity: int) -> None:
     assert hbm.capacity_bytes == capacity
 
 
+# (preset, memory interface width in bits, channel width in bits, burst length): the interface from the
+# vendor's white paper or datasheet, the pseudo-channel width and burst length from the JEDEC standard
+# (JESD235 HBM2/2E: 64-bit pseudo-channels, BL4; JESD238 HBM3/3E: 32-bit, BL8; JESD79-5 DDR5: 32-bit
+# sub-channels, BL16)
+DRAM_INTERFACES = [
+    ("a100-sxm", 5120, 64, 4),
+    ("h100-sxm", 5120, 32, 8),
+    ("h200-sxm", 6144, 32, 8),
+    ("b200", 8192, 32, 8),
+    ("mi300x", 8192, 32, 8),
+    ("dstc", 4096, 64, 4),
+    ("tpu-v4i-like", 2048, 64, 4),
+    ("vegeta", 64, 32, 16),
+]
+
+
+@pytest.mark.parametrize(("name", "bus_bits", "channel_bits", "burst_length"), DRAM_INTERFACES)
+def test_dram_channels_tile_the_interface(name: str, bus_bits: int, channel_bits: int, burst_length: int) -> None:
+    dram = load_hardware(name).device.dram
+    assert dram.channels is not None
+    assert dram.channels.n_channels * channel_bits == bus_bits
+    assert dram.channels.burst_bytes == channel_bits * burst_length // 8
+
+
 @pytest.mark.parametrize(
     ("dgx", "gpu", "per_direction_gb_per_s"),
     [

@@ -19,10 +19,12 @@ CSR_INDEX_BITS = 16
 class OperandBytes:
     """Bytes per *dense-position* element of A (activations), B (weights or KV) and C (output).
 
-    ``b_values``/``b_metadata``/``b_scales`` split B's storage; ``a`` includes activation scales.
+    ``b_values``/``b_metadata``/``b_scales`` split B's storage; ``a`` includes activation scales and
+    (dual-side compression) A's metadata, ``a_values`` is A's values alone.
     """
 
     a: float
+    a_values: float
     b_values: float
     b_metadata: float
     b_scales: float
@@ -74,11 +76,12 @@ def _metadata_bits(op: Op, unit: MatrixUnit | None) -> float:
 
 def operand_bytes(op: Op, unit: MatrixUnit | None = None) -> OperandBytes:
     """Bytes per dense-position element of each operand of a GEMM op (exact)."""
-    a = dtype_bytes(op.a_dtype)
+    a_values = a = dtype_bytes(op.a_dtype)
     dual = unit.supports("dual_side") if unit is not None else None
     if dual is not None and op.a_density < 1.0:
         # a dual-side datapath stores activations compressed too (DSTC: bitmap per position)
-        a = a * op.a_density + dual.metadata_bits_per_value / 8.0
+        a_values = a * op.a_density
+        a = a_values + dual.metadata_bits_per_value / 8.0
     if op.a_scale_group_size:
         a += dtype_bytes("fp32") / op.a_scale_group_size
     values = dtype_bytes(op.b_dtype) * op.b_density
@@ -86,4 +89,6 @@ def operand_bytes(op: Op, unit: MatrixUnit | None = None) -> OperandBytes:
     if op.scale_group_size and op.b_is_weight:
         scales = dtype_bytes(op.scale_dtype) * op.b_density / op.scale_group_size
     meta = _metadata_bits(op, unit) / 8.0
-    return OperandBytes(a=a, b_values=values, b_metadata=meta, b_scales=scales, c=dtype_bytes(op.c_dtype))
+    return OperandBytes(
+        a=a, a_values=a_values, b_values=values, b_metadata=meta, b_scales=scales, c=dtype_bytes(op.c_dtype)
+    )
