@@ -97,7 +97,10 @@ def test_collectives_mape_within_15_percent(comparison: pd.DataFrame) -> None:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="measured 2:4 speedups: worst |pred - meas| 1.50x (early CUTLASS kernels slower than dense, 0.49-0.86x measured vs 1.3-2.0x predicted; cuSPARSELt 1.6x vs 2.0x) vs target 0.15x; see issue 7",
+    reason="measured 2:4 speedups: worst |pred - meas| 1.50x (early CUTLASS kernels slower than dense, 0.49-0.86x "
+    "measured vs 1.3-2.0x predicted; cuSPARSELt 1.6x vs 2.0x) vs target 0.15x; the rows of one shape spread 0.62x "
+    "(0.35x between its two cuSPARSELt rows), more than the 0.30x one prediction can cover "
+    "(test_the_2of4_rows_disagree_beyond_the_target_on_one_shape); see issue 7",
 )
 def test_2of4_speedups_within_0_15x(comparison: pd.DataFrame) -> None:
     g = _groups(comparison)["speedup_2of4"]
@@ -105,6 +108,21 @@ def test_2of4_speedups_within_0_15x(comparison: pd.DataFrame) -> None:
     text = g.assign(abs_error=diff)[["source_id", "m", "n", "k", "measured", "predicted", "abs_error"]].to_string()
     assert len(g) == 24
     assert float(diff.max()) <= 0.15, f"worst speedup error {float(diff.max()):.2f}x > 0.15x\n{text}"
+
+
+def test_the_2of4_rows_disagree_beyond_the_target_on_one_shape(comparison: pd.DataFrame) -> None:
+    """Why the 0.15x target cannot be met on these rows by any model of the hardware: on one GEMM shape
+    (768 x 3072 -> 768 at 3072 tokens, A100) the shipped rows measure 0.86x (2023-03-21 CUTLASS kernel,
+    before its bias was fused), 1.09x (CUTLASS, 2023-04-07), 1.13x (cuSPARSELt 0.4.0, PR 96147) and
+    1.48x (cuSPARSELt, PR 90119). A prediction within 0.15x of every row of a shape needs the rows'
+    spread to be at most 0.30x; here it is 0.62x, and 0.35x between the two cuSPARSELt rows alone."""
+    g = _groups(comparison)["speedup_2of4"]
+    shape = g[(g["m"] == 3072) & (g["n"] == 768) & (g["k"] == 3072)]
+    impl = shape["extra"].str.extract(r"impl=(\w+)")[0]
+    assert sorted(impl) == ["cusparselt", "cusparselt", "cutlass", "cutlass_early"]
+    assert float(shape["measured"].max() - shape["measured"].min()) > 2 * 0.15
+    cusparselt = shape[impl == "cusparselt"]["measured"]
+    assert float(cusparselt.max() - cusparselt.min()) > 2 * 0.15
 
 
 @pytest.mark.xfail(
