@@ -11,7 +11,13 @@ import pytest
 import simsparse as ss
 from simsparse.errors import SimulationError
 from simsparse.hw import numeric_fields
-from simsparse.validation.calibrate import CALIBRATION_FIELDS, apply_constants, fit_constants, leave_one_gpu_out
+from simsparse.validation.calibrate import (
+    CALIBRATION_FIELDS,
+    apply_constants,
+    fit_constants,
+    leave_one_gpu_out,
+    refine_with_model,
+)
 from simsparse.validation.datasets import list_datasets, load_measurements
 
 log = logging.getLogger(__name__)
@@ -67,3 +73,20 @@ def test_leave_one_gpu_out_reports_in_sample_and_held_out() -> None:
     assert {"gemm", "vidur", "collective"} <= set(table["group"])
     assert (table["n"] > 0).all() and table["mape"].notna().all(), text
     assert set(fits) == {"A100", "H100"}
+
+
+@pytest.mark.parametrize("gpu", ["A100", "H100"])
+def test_shipped_fractions_meet_the_engine_consistent_rule(gpu: str) -> None:
+    """The preset's efficiency fractions are a fixed point of ``refine_with_model`` under the current
+    engine: one more round moves none of them by more than 1 %. An engine change that moves the fit rows'
+    predictions fails this until the fractions are refit by the documented rule (the preset's source)."""
+    single = ss.load_hardware("a100-sxm" if gpu == "A100" else "h100-sxm")
+    dev = single.device
+    shipped = {
+        f"device.core.matrix_unit.sustained_fraction.{dt}": (v, "shipped")
+        for dt, v in dev.core.matrix_unit.sustained_fraction.items()
+    }
+    shipped["device.memory[hbm].sustained_fraction"] = (dev.dram.sustained_fraction, "shipped")
+    refined = refine_with_model(_all(), gpu, shipped, iterations=1)
+    moved = {k: (shipped[k][0], v) for k, (v, _) in refined.items() if abs(v / shipped[k][0] - 1) > 0.01}
+    assert moved == {}, f"fractions off the rule (shipped, one more round): {moved}"
