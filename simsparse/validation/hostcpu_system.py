@@ -336,7 +336,10 @@ def _cpu_expression(row: Mapping[str, Any]) -> tuple[_Expr, str, str] | None:
         # the output row, vectorized along n: A's density scales the work with no lane imbalance
         density = float(extra.get("density", "1"))
         op = fp32_gemm(dim("m"), dim("n"), dim("k"), a_density=density)
-        note = "CSR operand as a sparse A (work scales with its nonzeros)"
+        note = (
+            "weaker: A read dense (the twin reads CSR) and its per-non-zero L1 row updates not modeled; "
+            "the two partly cancel (docs/validation-notes.md)"
+        )
     elif kernel == "moe_grouped_gemm":
         groups = tuple(int(x) for x in extra["group_rows"].split("/"))
         op = fp32_gemm(sum(groups), dim("n"), dim("k"), kind="grouped_gemm", group_tokens=groups)
