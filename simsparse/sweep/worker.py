@@ -90,12 +90,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_NESTED = frozenset((dict, list, tuple))
+
+
 def _keys_plain(value: Any) -> bool:
-    """Whether every mapping key in ``value`` is a ``str`` (then JSON writes it as :func:`_plain` would)."""
-    if type(value) is dict:
-        return all(type(k) is str and _keys_plain(v) for k, v in value.items())
-    if type(value) is list or type(value) is tuple:
-        return all(_keys_plain(v) for v in value)
+    """Whether every mapping key in ``value`` is a ``str`` (then JSON writes it as :func:`_plain` would).
+
+    Recurses only into plain dicts, lists and tuples (a summary's scalars are most of its values)."""
+    t = type(value)
+    if t is dict:
+        for k, v in value.items():
+            if type(k) is not str or (type(v) in _NESTED and not _keys_plain(v)):
+                return False
+        return True
+    if t is list or t is tuple:
+        return all(type(v) not in _NESTED or _keys_plain(v) for v in value)
     return True
 
 
