@@ -99,10 +99,7 @@ def _keys_plain(value: Any) -> bool:
     Recurses only into plain dicts, lists and tuples (a summary's scalars are most of its values)."""
     t = type(value)
     if t is dict:
-        for k, v in value.items():
-            if type(k) is not str or (type(v) in _NESTED and not _keys_plain(v)):
-                return False
-        return True
+        return all(type(k) is str and (type(v) not in _NESTED or _keys_plain(v)) for k, v in value.items())
     if t is list or t is tuple:
         return all(type(v) not in _NESTED or _keys_plain(v) for v in value)
     return True
