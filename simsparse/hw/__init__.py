@@ -342,6 +342,8 @@ class MemoryLevel:
         c = _Checker()
         if self.channels is not None and not isinstance(self.channels, DramChannels):
             c.fail("channels", "a channel organization (n_channels, burst_bytes, interleave_bytes)", self.channels)
+        elif self.channels is not None and self.kind != "dram":
+            c.fail("channels", f"no channel organization on a {self.kind!r} level (channels describe DRAM)", "channels")
         if not isinstance(self.write_allocate, bool):
             c.fail("write_allocate", "true or false", self.write_allocate)
         if not isinstance(self.name, str) or not self.name:

@@ -11,6 +11,7 @@ from simsparse.hw import (
     DTYPES,
     Core,
     Device,
+    DramChannels,
     Energy,
     Interconnect,
     MatrixUnit,
@@ -89,6 +90,14 @@ def memory_hierarchies(draw: st.DrawFn, n_cores: int) -> tuple[MemoryLevel, ...]
         capacity = draw(st.integers(min_value=min_cap, max_value=min_cap * 64 + 1024))
         total = capacity * per
         kind: Any = "dram" if i == n_levels - 1 else draw(st.sampled_from(["register_file", "sram", "cache"]))
+        channels = None
+        if kind == "dram" and draw(st.booleans()):
+            burst = draw(st.sampled_from([32, 64]))
+            channels = DramChannels(
+                n_channels=draw(st.integers(min_value=1, max_value=256)),
+                burst_bytes=burst,
+                interleave_bytes=burst * draw(st.sampled_from([0, 1, 8])),
+            )
         levels.append(
             MemoryLevel(
                 name=f"m{i}",
@@ -102,6 +111,7 @@ def memory_hierarchies(draw: st.DrawFn, n_cores: int) -> tuple[MemoryLevel, ...]
                 sustained_fraction=draw(_fraction),
                 read_energy_pj_per_byte=draw(_non_negative),
                 write_energy_pj_per_byte=draw(_non_negative),
+                channels=channels,
             )
         )
     return tuple(levels)

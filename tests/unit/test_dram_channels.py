@@ -153,3 +153,5 @@ def test_bad_channel_organizations_are_rejected_naming_the_field() -> None:
         DramChannels(n_channels=8, burst_bytes=32, interleave_bytes=16)
     with pytest.raises(ss.ConfigError, match=r"channels: expected a channel organization"):
         dataclasses.replace(_level(), channels=8)  # type: ignore[arg-type]
+    with pytest.raises(ss.ConfigError, match=r"channels: expected no channel organization on a 'cache' level"):
+        dataclasses.replace(_level(), kind="cache")
