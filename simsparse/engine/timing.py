@@ -202,6 +202,7 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
             ob.b + b_vals * (burst_factor(k_slice * b_vals) - 1.0),
         )
 
+    a_full, b_full = dram_bytes_per_element(k)  # compulsory traffic: whole rows of K
     shared_bw = _bytes_per_cycle(h.shared.read_gb_per_s, f) if h.shared is not None else dram_bw
     fill_bw_core = _bytes_per_cycle(h.buffer.write_gb_per_s, f) / (device.n_cores if h.buffer.scope == "core" else 1)
     cache: dict[tuple[int, int, int], ComputeCost] = {}
@@ -247,7 +248,6 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
         fill = tiles * panel / shared_bw
         per_core = min(tiles, device.n_cores)
         fill_core = waves * panel / fill_bw_core if per_core else 0.0
-        a_full, b_full = dram_bytes_per_element(k)
         compulsory = (op.m * k * a_full + k * n * b_full * batch) / dram_bw
         fill_noc = tiles * panel / noc_bw_for(per_core) if device.noc.topology != "none" else 0.0
         return max(comp, fill, fill_core, compulsory, fill_noc)
@@ -269,9 +269,12 @@ def _gpu_gemm(device: Device, op: Op) -> OpTiming:
             w_bytes = wave_dram_bytes(m_eff, n, k, batch, mp, device.n_cores, a_dram, b_dram, shared_cap)
         tiles_in_wave = np.full(waves, device.n_cores, dtype=float)
         tiles_in_wave[-1] = tiles - device.n_cores * (waves - 1)
-        share = np.array(
-            [channel_share(dram, [(k_s * a_dram, t * mp.tile_m), (k_s * b_dram, t * mp.tile_n)]) for t in tiles_in_wave]
-        )
+
+        def wave_share(t: float) -> float:
+            return channel_share(dram, [(k_s * a_dram, t * mp.tile_m), (k_s * b_dram, t * mp.tile_n)])
+
+        share = np.full(waves, wave_share(tiles_in_wave[0]))
+        share[-1] = wave_share(tiles_in_wave[-1])  # only the last wave may be partial
         fill_bytes = tiles_in_wave * panel
         c_rows: Chunks = (mp.tile_n * ob.c, float(op.m) * math.ceil(n / mp.tile_n))  # a tile's output rows
         out_bytes = op.m * n * ob.c * (1 if active else op.batch) * burst_factor(c_rows[0])
@@ -440,7 +443,6 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     a_bytes = sum(groups) * op.k * ob.a
     b_mats = len(groups) if (op.kind == "grouped_gemm" or not op.b_is_weight) else 1
     b_bytes = op.k * op.n * ob.b * b_mats
-    c_bytes = sum(groups) * op.n * ob.c
     a_reads, b_reads = _systolic_blocking(device, h, groups, n_core, op.k, ob.a, ob.b)
     # DRAM streams: rows of A (k elements) to every core, rows of the (n x k) weight, and each core's
     # n_core-wide slice of every output row, in whole bursts over the channels they cover
@@ -450,7 +452,7 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
     ]
     write_streams: list[Chunks] = [(n_core * ob.c, sum(groups) * cores_used)]
     dram_read = moved_bytes(h.dram, read_streams)
-    c_bytes = moved_bytes(h.dram, write_streams) if c_bytes else 0.0
+    c_bytes = moved_bytes(h.dram, write_streams)
     dram_bw, dram_wbw = dram_rates(device)
     dram_bw *= channel_share(h.dram, read_streams)
     dram_wbw *= channel_share(h.dram, write_streams)
