@@ -421,7 +421,7 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
         )
     groups = [t for t in op.group_tokens if t > 0] if op.kind == "grouped_gemm" else [op.m] * op.batch
     n_core = math.ceil(op.n / device.n_cores)
-    cores_used = min(device.n_cores, op.n)
+    cores_used = math.ceil(op.n / n_core)  # cores with a slice of n (ceil(n / n_core) <= n_cores)
     comp_total = 0.0
     eff = emac = vec = imb = 0.0
     folds = 0
@@ -450,7 +450,12 @@ def _systolic_gemm(device: Device, op: Op) -> OpTiming:
         (op.k * ob.a, sum(groups) * cores_used * a_reads),
         (op.k * ob.b, op.n * b_mats * b_reads),
     ]
-    write_streams: list[Chunks] = [(n_core * ob.c, sum(groups) * cores_used)]
+    # every core but the last writes n_core columns of each row, the last one the remainder
+    last_cols = op.n - n_core * (cores_used - 1)
+    write_streams: list[Chunks] = [
+        (n_core * ob.c, sum(groups) * (cores_used - 1)),
+        (last_cols * ob.c, float(sum(groups))),
+    ]
     dram_read = moved_bytes(h.dram, read_streams)
     c_bytes = moved_bytes(h.dram, write_streams)
     dram_bw, dram_wbw = dram_rates(device)

@@ -106,6 +106,19 @@ def test_large_gpu_ops_do_not_notice_the_channels(a100: System) -> None:
         assert time_compute_op(a100.device, op).cycles == pytest.approx(time_compute_op(plain, op).cycles, rel=1e-9)
 
 
+def test_systolic_output_slices_are_not_padded(a100: System) -> None:
+    # 100 output columns over 64 systolic cores at ceil(100 / 64) = 2 columns each: 50 cores have a
+    # slice, and together they write 100 columns, not 64 x 2 = 128
+    base = ss.load_hardware("systolic-32x32").device
+    dev = dataclasses.replace(base, n_cores=64)
+    op = Op(name="g", kind="gemm", m=8, n=100, k=64, dtype="int8", c_dtype="int32")
+    assert time_compute_op(dev, op).level_write_bytes[dev.dram.name] == 8 * 100 * 4
+    # 7 columns over 3 cores: slices of 3, 3 and 1 column (12, 12 and 4 bytes), each a whole 32 B burst
+    small = dataclasses.replace(_with_channels(dev, DramChannels(n_channels=4, burst_bytes=32)), n_cores=3)
+    op7 = op.replace(n=7)
+    assert time_compute_op(small, op7).level_write_bytes[dev.dram.name] == 8 * 3 * 32
+
+
 OPS = st.sampled_from(
     [
         Op(name="e", kind="elementwise", m=3, n=17, dtype="fp16", n_inputs=2),
