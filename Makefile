@@ -18,8 +18,8 @@ demo: $(STAMP)
 	$(VENV)/bin/simsparse demo --out reports/demo
 
 check: $(STAMP)
-	$(VENV)/bin/ruff check simsparse tests benchmarks
-	$(VENV)/bin/ruff format --check simsparse tests benchmarks
+	$(VENV)/bin/ruff check simsparse tests benchmarks scripts
+	$(VENV)/bin/ruff format --check simsparse tests benchmarks scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 

@@ -225,7 +225,7 @@ def _demo(args: argparse.Namespace) -> int:
 def _measure(args: argparse.Namespace) -> int:
     from simsparse.validation.measure import measure, write_measurements
 
-    df = measure(device=args.device, sizes=args.sizes)
+    df = measure(device=args.device, sizes=args.sizes, repeats=args.repeats, warmup=args.warmup)
     write_measurements(df, args.out)
     print(f"wrote {len(df)} measurements to {args.out}")
     return 0
@@ -313,6 +313,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("measure", help="run the measured-run kernel suite")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--sizes", choices=["small", "full"], default="small")
+    p.add_argument("--repeats", type=int, default=10, help="timed runs per case (the row is their median)")
+    p.add_argument("--warmup", type=int, default=2, help="untimed runs per case before the timed ones")
     p.add_argument("--out", required=True)
     p.set_defaults(func=_measure)
 

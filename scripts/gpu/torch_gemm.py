@@ -1,0 +1,346 @@
+"""Measure dense and 2:4 sparse GEMM latencies through PyTorch on the local CUDA GPU, in the measured-CSV
+format of ``simsparse/data/measured/README.md``.
+
+Not part of the package (PyTorch is not a simsparse dependency): a script for a machine that has a GPU and
+PyTorch. ``scripts/gpu/run_on_gpu.sh`` runs it beside ``simsparse measure --device cuda``.
+
+What it times, each case with ``triton.testing.do_bench`` (CUDA events around each launch, the L2 cleared
+by a 256 MB write between launches, median of the launches that fit in ``--rep-ms``):
+
+* dense ``F.linear(x, w)`` (cuBLAS) in bf16 and fp16, and fp8 e4m3 ``torch._scaled_mm`` (per-tensor
+  scales, bf16 output), over token counts ``m`` = 1 .. 8192 and Llama-style ``(n, k)`` shapes;
+* 2:4 sparse ``F.linear(x, w_24)`` with ``w_24 = to_sparse_semi_structured(w)`` on the cuSPARSELt backend
+  and on the CUTLASS backend, fp16 and bf16, on the shapes of the PyTorch PR 90119 table and on the Llama
+  shapes, each next to its dense baseline measured in the same run (``speedup_vs_dense`` rows).
+
+Every output is checked against a float32 reference (relative Frobenius error) before it is timed; a case
+that fails the check or raises is logged and skipped, never written. Usage::
+
+    python3 scripts/gpu/torch_gemm.py --out torch_gemm.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+COLUMNS = [
+    *("source_id", "gpu", "stack", "kind", "dtype", "m", "n", "k", "tokens", "batch", "extra", "metric"),
+    *("value", "unit", "source_repo", "source_path_or_url", "source_commit_or_date", "license", "note"),
+]
+
+M_SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
+LLAMA_NK = ((4096, 4096), (14336, 4096), (4096, 14336), (8192, 8192))
+PR90119_NK = ((768, 3072), (3072, 768))  # (n, k) of the PyTorch PR 90119 table (BERT-base linears)
+PR90119_M = (3072, 12288, 49152, 196608)
+SPARSE_M = (16, 64, 256, 1024, 4096, 8192)
+TOLERANCE = {"bf16": 2e-2, "fp16": 5e-3, "fp8": 8e-2}
+
+
+def _smi(query: str) -> str:
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        return out.stdout.strip().splitlines()[0] if out.stdout.strip() else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def _clean(value: object) -> str:
+    return str(value).replace(";", ",").replace("=", ":").replace("\n", " ")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--rep-ms", type=float, default=60.0)
+    ap.add_argument("--warmup-ms", type=float, default=15.0)
+    ap.add_argument("--quick", action="store_true", help="a few shapes only (a smoke test)")
+    ap.add_argument(
+        "--cpu-check", action="store_true", help="run the plumbing on the CPU (host timer; not a measurement)"
+    )
+    args = ap.parse_args(argv)
+
+    import pandas as pd
+    import torch
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    date = dt.datetime.now(dt.UTC).date().isoformat()
+    if args.cpu_check:
+        dev = torch.device("cpu")
+        gpu = "cpu (plumbing check, not a measurement)"
+        context: list[tuple[str, object]] = [("torch", torch.__version__)]
+
+        def do_bench(fn: Callable[[], object], warmup: float, rep: float, return_mode: str) -> float:
+            fn()
+            times = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                fn()
+                times.append((time.perf_counter() - t0) * 1e3)
+            return sorted(times)[1]
+    else:
+        from triton.testing import do_bench
+
+        if not torch.cuda.is_available():
+            print("torch_gemm: no CUDA GPU visible to PyTorch", file=sys.stderr)
+            return 2
+        dev = torch.device("cuda")
+        gpu = torch.cuda.get_device_name(0)
+        props = torch.cuda.get_device_properties(0)
+        context = [
+            ("torch", torch.__version__),
+            ("cuda_runtime", torch.version.cuda),
+            ("cuda_driver", _smi("driver_version")),
+            ("sms", props.multi_processor_count),
+            ("cc", f"{props.major}.{props.minor}"),
+            ("l2_bytes", getattr(props, "L2_cache_size", "")),
+            ("max_sm_clock_mhz", _smi("clocks.max.sm")),
+            ("max_mem_clock_mhz", _smi("clocks.max.mem")),
+            ("power_limit_w", _smi("power.limit")),
+        ]
+    try:
+        import triton
+
+        context.append(("triton", triton.__version__))
+    except Exception:  # provenance only
+        pass
+    try:
+        cslt = torch.backends.cusparselt.version()
+        context.append(("cusparselt", cslt))
+    except Exception:  # provenance only
+        pass
+    print("context:", context, flush=True)
+
+    from torch.sparse import SparseSemiStructuredTensor, to_sparse_semi_structured
+
+    torch_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}
+    rows: list[dict[str, object]] = []
+    timing = (
+        f"triton.testing.do_bench median; L2 cleared between launches; warmup {args.warmup_ms} ms, rep {args.rep_ms} ms"
+    )
+
+    def bench(fn: Callable[[], object]) -> float:
+        return float(do_bench(fn, warmup=args.warmup_ms, rep=args.rep_ms, return_mode="median")) * 1e3
+
+    def row(
+        kind: str,
+        dtype: str,
+        m: int,
+        n: int,
+        k: int,
+        stack: str,
+        impl: str,
+        metric: str,
+        value: float,
+        unit: str,
+        err: float | None,
+        note: str,
+    ) -> None:
+        extra = [("impl", impl), ("timing", timing)]
+        if err is not None:
+            extra.append(("rel_err_vs_fp32", f"{err:.3g}"))
+        extra += context
+        rows.append(
+            {
+                "source_id": f"simsparse.torch_gemm.{date}",
+                "gpu": gpu,
+                "stack": stack,
+                "kind": kind,
+                "dtype": dtype,
+                "m": m,
+                "n": n,
+                "k": k,
+                "tokens": m,
+                "batch": "",
+                "extra": ";".join(f"{a}={_clean(b)}" for a, b in extra if b not in (None, "")),
+                "metric": metric,
+                "value": value,
+                "unit": unit,
+                "source_repo": "simsparse",
+                "source_path_or_url": "scripts/gpu/torch_gemm.py",
+                "source_commit_or_date": date,
+                "license": "Apache-2.0",
+                "note": note,
+            }
+        )
+
+    def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:
+        return float(torch.linalg.norm(out.float() - ref) / torch.linalg.norm(ref))
+
+    def prune_24(w: torch.Tensor) -> torch.Tensor:
+        """Keep the 2 largest-magnitude of every 4 consecutive weights along k."""
+        n, k = w.shape
+        groups = w.reshape(n, k // 4, 4)
+        idx = groups.abs().topk(2, dim=-1).indices
+        mask = torch.zeros_like(groups, dtype=torch.bool).scatter_(-1, idx, True)
+        return (groups * mask).reshape(n, k)
+
+    stack_dense = f"PyTorch {torch.__version__} F.linear (cuBLAS), no bias"
+    dense_cache: dict[tuple[str, int, int, int], float] = {}
+
+    def dense(dtype: str, m: int, n: int, k: int, w: torch.Tensor | None = None) -> float | None:
+        key = (dtype, m, n, k)
+        if key in dense_cache:
+            return dense_cache[key]
+        try:
+            x = torch.randn(m, k, device=dev, dtype=torch_dtype[dtype])
+            w = torch.randn(n, k, device=dev, dtype=torch_dtype[dtype]) if w is None else w
+            ref = x.float() @ w.float().t()
+            out = F.linear(x, w)
+            err = rel_err(out, ref)
+            if not err < TOLERANCE[dtype]:
+                print(f"SKIP dense {dtype} {m}x{n}x{k}: rel err {err:.3g}", flush=True)
+                return None
+            t = bench(lambda: F.linear(x, w))
+        except Exception as exc:  # a shape the library refuses: logged, not written
+            print(f"SKIP dense {dtype} {m}x{n}x{k}: {type(exc).__name__}: {exc}", flush=True)
+            return None
+        dense_cache[key] = t
+        row(
+            "gemm",
+            dtype,
+            m,
+            n,
+            k,
+            stack_dense,
+            "dense",
+            "latency_us",
+            t,
+            "us",
+            err,
+            "measured: output checked against an fp32 reference before timing",
+        )
+        return t
+
+    def fp8(m: int, n: int, k: int) -> None:
+        try:
+            x = torch.randn(m, k, device=dev).to(torch.float8_e4m3fn)
+            w = torch.randn(n, k, device=dev).to(torch.float8_e4m3fn)
+            one = torch.ones((), device=dev)
+
+            # _scaled_mm wants the second operand column-major: w.t() of a row-major (n, k) is
+            def run() -> torch.Tensor:
+                return torch._scaled_mm(x, w.t(), scale_a=one, scale_b=one, out_dtype=torch.bfloat16)
+
+            ref = x.float() @ w.float().t()
+            err = rel_err(run(), ref)
+            if not err < TOLERANCE["fp8"]:
+                print(f"SKIP fp8 {m}x{n}x{k}: rel err {err:.3g}", flush=True)
+                return
+            t = bench(run)
+        except Exception as exc:
+            print(f"SKIP fp8 {m}x{n}x{k}: {type(exc).__name__}: {exc}", flush=True)
+            return
+        row(
+            "gemm",
+            "fp8",
+            m,
+            n,
+            k,
+            f"PyTorch {torch.__version__} torch._scaled_mm (e4m3, per-tensor scales, bf16 out)",
+            "dense_fp8",
+            "latency_us",
+            t,
+            "us",
+            err,
+            "measured: output checked against an fp32 reference before timing",
+        )
+
+    def sparse(dtype: str, m: int, n: int, k: int, backend: str) -> None:
+        try:
+            w = prune_24(torch.randn(n, k, device=dev, dtype=torch_dtype[dtype]))
+            base = dense(dtype, m, n, k, w)
+            if base is None:
+                return
+            SparseSemiStructuredTensor._FORCE_CUTLASS = backend == "cutlass"
+            ws = to_sparse_semi_structured(w)
+            x = torch.randn(m, k, device=dev, dtype=torch_dtype[dtype])
+            ref = x.float() @ w.float().t()
+            err = rel_err(F.linear(x, ws), ref)
+            if not err < TOLERANCE[dtype]:
+                print(f"SKIP 2:4 {backend} {dtype} {m}x{n}x{k}: rel err {err:.3g}", flush=True)
+                return
+            t = bench(lambda: F.linear(x, ws))
+        except Exception as exc:
+            print(f"SKIP 2:4 {backend} {dtype} {m}x{n}x{k}: {type(exc).__name__}: {exc}", flush=True)
+            return
+        finally:
+            SparseSemiStructuredTensor._FORCE_CUTLASS = False
+        stack = (
+            f"PyTorch {torch.__version__} F.linear with to_sparse_semi_structured weights "
+            f"({'cuSPARSELt' if backend == 'cusparselt' else 'CUTLASS'} backend), no bias"
+        )
+        row(
+            "sparse_gemm_2of4",
+            dtype,
+            m,
+            n,
+            k,
+            stack,
+            backend,
+            "latency_us",
+            t,
+            "us",
+            err,
+            "measured: 2:4-pruned weights; output checked against an fp32 reference before timing",
+        )
+        row(
+            "sparse_gemm_2of4",
+            dtype,
+            m,
+            n,
+            k,
+            stack,
+            backend,
+            "speedup_vs_dense",
+            base / t,
+            "x",
+            None,
+            "computed: dense latency / 2:4 latency, both measured in this run at the same shape and dtype",
+        )
+
+    try:
+        m_sweep = M_SWEEP[::4] if args.quick else M_SWEEP
+        nk_list = LLAMA_NK[:1] if args.quick else LLAMA_NK
+        for n, k in nk_list:
+            for m in m_sweep:
+                for dtype in ("bf16", "fp16"):
+                    dense(dtype, m, n, k)
+                fp8(m, n, k)
+            print(f"dense ({n}, {k}) done, {len(rows)} rows", flush=True)
+        for backend in ("cusparselt", "cutlass"):
+            for n, k in PR90119_NK:
+                for m in PR90119_M[:1] if args.quick else PR90119_M:
+                    sparse("fp16", m, n, k, backend)
+            for n, k in nk_list:
+                for m in SPARSE_M[-1:] if args.quick else SPARSE_M:
+                    for dtype in ("fp16", "bf16"):
+                        sparse(dtype, m, n, k, backend)
+            print(f"2:4 {backend} done, {len(rows)} rows", flush=True)
+    finally:  # whatever was measured is written, even if a later case broke the run
+        SparseSemiStructuredTensor._FORCE_CUTLASS = False
+        df = pd.DataFrame(rows, columns=COLUMNS)
+        target = os.path.abspath(args.out)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            df.to_csv(fh, index=False)
+        os.replace(tmp, target)
+        print(f"wrote {len(df)} rows to {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
