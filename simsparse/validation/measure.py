@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import logging
+import math
 import os
 import platform
 import tempfile
@@ -176,28 +177,54 @@ def _cuda_context(tile: int) -> tuple[str, list[tuple[str, object]]]:
     return name, items
 
 
+_CUDA_SAMPLE_TARGET_US = 2000.0
+"""A CUDA timing sample spans about this many microseconds of back-to-back launches."""
+_CUDA_MIN_LAUNCHES = 4
+_CUDA_MAX_LAUNCHES = 64
+
+
 class _CudaTimer:
-    """One case staged on the GPU: CUDA events around one launch."""
+    """One case staged on the GPU: CUDA events around a few back-to-back launches.
+
+    A numba launch costs tens of microseconds of host work (argument marshalling) before the GPU sees it.
+    Events around a single launch count that work while the GPU waits; events around ``launches``
+    back-to-back launches let each dispatch overlap the previous kernel, so the per-launch time is the
+    kernel's own, plus one dispatch spread over the launches, or the dispatch time where that is longer
+    than the kernel. :meth:`calibrate` picks ``launches`` so a sample spans about 2 ms (4..64 launches).
+    """
 
     def __init__(self, case: K.KernelCase, tile: int) -> None:
         self.case = case
         self.cuda = K.cuda_module()
         self.staged = K.prepare_cuda(case, tile)
+        self.launches = 1
 
     def run(self) -> None:
         self.staged.launch()
         self.cuda.synchronize()
 
-    def timed(self) -> float:
+    def _span_us(self, launches: int) -> float:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the simulator warns that its event timings are bogus
             start = self.cuda.event()  # timing=True is the default
             end = self.cuda.event()
             start.record()
-            self.staged.launch()
+            for _ in range(launches):
+                self.staged.launch()
             end.record()
             end.synchronize()
-            return float(start.elapsed_time(end)) * 1e3  # ms -> us
+            return float(start.elapsed_time(end)) * 1e3 / launches  # ms -> us, per launch
+
+    def calibrate(self) -> None:
+        """Choose the launches per sample from one timed launch (one launch under the simulator)."""
+        if K.simulator_enabled():
+            return
+        single = max(self._span_us(1), 1.0)
+        wanted = math.ceil(_CUDA_SAMPLE_TARGET_US / single)
+        self.launches = max(_CUDA_MIN_LAUNCHES, min(_CUDA_MAX_LAUNCHES, wanted))
+
+    def timed(self) -> float:
+        return self._span_us(self.launches)
 
     def output(self) -> npt.NDArray[Any]:
         return self.staged.output()
@@ -240,8 +267,9 @@ def measure(
     the samples of one case, and the median (the row's value, in microseconds) ignores it as long as it
     lasts under half the run; min/p25/p75/max are in ``extra``. ``rounds=1`` times each case's runs back
     to back. CPU runs are timed on the host with ``time.perf_counter_ns`` around one call of the numba twin
-    (which includes waking the thread pool); CUDA runs with CUDA events around one kernel launch on
-    device-resident data.
+    (which includes waking the thread pool); CUDA runs with CUDA events around 4..64 back-to-back launches
+    (a sample of about 2 ms) on device-resident data, divided by the launches, so numba's host dispatch
+    overlaps the kernels instead of being timed (``launches_per_sample`` in ``extra``).
 
     Raises :class:`SimulationError` for a bad argument, when ``device='cuda'`` finds no CUDA GPU/driver,
     and when an output does not match the reference.
@@ -299,6 +327,8 @@ def measure(
         K.check_output(case, timer.output(), ref, where=f"{device}, first run")
         for _ in range(warmup):
             timer.run()
+        if isinstance(timer, _CudaTimer):
+            timer.calibrate()
         timer.poison()
         timers.append(timer)
         refs.append(ref)
@@ -329,8 +359,12 @@ def measure(
                 f"numba {K.numba_info()['numba']} CUDA kernel ({cuda_tile}x{cuda_tile} threads per block), CUDA driver "
                 f"{driver}; CUDA-event-timed {how}"
             )
-            run_items = []
-            timing = "CUDA events around one numba launch (host dispatch included while the GPU waits on it)"
+            launches = timer.launches if isinstance(timer, _CudaTimer) else 1
+            run_items = [("launches_per_sample", launches)]
+            timing = (
+                f"CUDA events around {launches} back-to-back numba launches, per launch (each host dispatch "
+                "overlaps the kernel before it)"
+            )
         stats = _percentiles(times)
         extra = _extra(
             [
