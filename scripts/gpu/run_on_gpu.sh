@@ -5,7 +5,7 @@
 # Writes $OUT/env.txt, $OUT/suite_cuda_full.csv, $OUT/suite_cuda_small.csv, $OUT/torch_gemm.csv, $OUT/log.txt.
 # The package runs from the checkout (PYTHONPATH), with whatever numpy/pandas/numba the machine has; numba
 # must support that numpy (numba 0.68 fails to import under numpy 2.5: carry numpy 2.3 first on PYTHONPATH).
-# SKIP_TORCH=1 leaves out the PyTorch table.
+# SKIP_TORCH=1 leaves out the PyTorch table, SKIP_SUITE=1 the numba suite; TORCH_GEMM_ARGS go to torch_gemm.py.
 set -u
 OUT=${OUT:?set OUT to an output folder}
 PY=${PYTHON:-python3}
@@ -47,8 +47,10 @@ measure() {  # $1 size set, $2 repeats
     measure --device cuda --sizes "$1" --repeats "$2" --warmup 3 --out "$OUT/suite_cuda_$1.csv"
   echo "measure $1: exit $?"
 }
-measure full 30
-measure small 30
+if [ "${SKIP_SUITE:-0}" != 1 ]; then
+  measure full 30
+  measure small 30
+fi
 
 if [ "${SKIP_TORCH:-0}" != 1 ]; then
   timeout 300 "$PY" scripts/gpu/torch_gemm.py --out "$OUT/torch_gemm.csv" ${TORCH_GEMM_ARGS:-}

@@ -4,8 +4,10 @@ format of ``simsparse/data/measured/README.md``.
 Not part of the package (PyTorch is not a simsparse dependency): a script for a machine that has a GPU and
 PyTorch. ``scripts/gpu/run_on_gpu.sh`` runs it beside ``simsparse measure --device cuda``.
 
-What it times, each case with ``triton.testing.do_bench`` (CUDA events around each launch, the L2 cleared
-by a 256 MB write between launches, median of the launches that fit in ``--rep-ms``):
+What it times, each case over ``--calls`` calls, each after a 256 MB read that leaves the L2 holding clean
+lines (``--flush write`` clears it with a write instead, as ``triton.testing.do_bench`` does; the dirty lines
+then cost the timed kernel their write-back): the GPU kernel time of one call from the profiler (CUPTI),
+and the whole call between CUDA events:
 
 * dense ``F.linear(x, w)`` (cuBLAS) in bf16 and fp16, and fp8 e4m3 ``torch._scaled_mm`` (per-tensor
   scales, bf16 output), over token counts ``m`` = 1 .. 8192 and Llama-style ``(n, k)`` shapes;
@@ -64,9 +66,8 @@ def _clean(value: object) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True)
-    ap.add_argument("--rep-ms", type=float, default=30.0)
+    ap.add_argument("--flush", choices=["read", "write"], default="read", help="how the L2 is cleared")
     ap.add_argument("--calls", type=int, default=15, help="profiled calls per case")
-    ap.add_argument("--warmup-ms", type=float, default=15.0)
     ap.add_argument("--quick", action="store_true", help="a few shapes only (a smoke test)")
     ap.add_argument(
         "--cpu-check", action="store_true", help="run the plumbing on the CPU (host timer; not a measurement)"
@@ -84,17 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         gpu = "cpu (plumbing check, not a measurement)"
         context: list[tuple[str, object]] = [("torch", torch.__version__)]
 
-        def do_bench(fn: Callable[[], object], warmup: float, rep: float, return_mode: str) -> float:
-            fn()
-            times = []
-            for _ in range(3):
-                t0 = time.perf_counter()
-                fn()
-                times.append((time.perf_counter() - t0) * 1e3)
-            return sorted(times)[1]
     else:
-        from triton.testing import do_bench
-
         if not torch.cuda.is_available():
             print("torch_gemm: no CUDA GPU visible to PyTorch", file=sys.stderr)
             return 2
@@ -129,16 +120,20 @@ def main(argv: list[str] | None = None) -> int:
 
     torch_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}
     rows: list[dict[str, object]] = []
+    how = "a 256 MB read (a sum: the L2 is left holding clean lines)" if args.flush == "read" else "a 256 MB write"
     timing = (
         f"value: GPU kernel time (CUPTI, torch.profiler) of the kernels one call launches, median over "
-        f"{args.calls} calls, each after a 256 MB write that clears the L2; call_us: triton do_bench median of the "
-        "whole call (CUDA events; counts host work the GPU waits on), L2 cleared the same way"
+        f"{args.calls} calls, each after {how} that clears the L2; call_us: CUDA events around the whole call "
+        "after the same flush, median (counts host work the GPU waits on)"
     )
-    flush_buffer = torch.empty(64 * 1024 * 1024, dtype=torch.int32, device=dev)
+    flush_buffer = torch.ones(64 * 1024 * 1024, dtype=torch.int32, device=dev)
     last: dict[str, object] = {}
 
     def flush() -> None:
-        flush_buffer.zero_()
+        if args.flush == "read":
+            flush_buffer.sum()
+        else:
+            flush_buffer.zero_()
 
     def _kernel_events(fn: Callable[[], object], calls: int) -> list[tuple[float, str, float]]:
         from torch.profiler import ProfilerActivity, profile
@@ -171,8 +166,27 @@ def main(argv: list[str] | None = None) -> int:
             return float(sorted(sums)[len(sums) // 2]), per_call
         return sum(d for _, _, d in events) / args.calls, -1
 
+    def call_us(fn: Callable[[], object]) -> float:
+        for _ in range(3):
+            fn()
+        times = []
+        for _ in range(args.calls):
+            flush()
+            if args.cpu_check:
+                t0 = time.perf_counter()
+                fn()
+                times.append((time.perf_counter() - t0) * 1e6)
+                continue
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            times.append(start.elapsed_time(end) * 1e3)
+        return float(sorted(times)[len(times) // 2])
+
     def bench(fn: Callable[[], object]) -> float:
-        call = float(do_bench(fn, warmup=args.warmup_ms, rep=args.rep_ms, return_mode="median")) * 1e3
+        call = call_us(fn)
         last.clear()
         if args.cpu_check:
             value, per_call = call, 1
