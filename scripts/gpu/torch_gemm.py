@@ -151,20 +151,30 @@ def main(argv: list[str] | None = None) -> int:
                 out.append((float(e.time_range.start), str(e.name), float(e.time_range.elapsed_us())))
         return sorted(out)
 
-    flush_names: set[str] = set()
+    flush_kernels: list[str] = []
 
-    def kernel_us(fn: Callable[[], object]) -> tuple[float, int]:
-        if not flush_names:
-            flush_names.update(name for _, name, _ in _kernel_events(lambda: None, 3))
-            print("flush kernels:", sorted(flush_names), flush=True)
-        events = [(t, name, d) for t, name, d in _kernel_events(fn, args.calls) if name not in flush_names]
-        if not events:
-            raise RuntimeError("the profiler saw no kernels")
-        per_call = len(events) // args.calls
-        if per_call * args.calls == len(events):
-            sums = [sum(d for _, _, d in events[i * per_call : (i + 1) * per_call]) for i in range(args.calls)]
-            return float(sorted(sums)[len(sums) // 2]), per_call
-        return sum(d for _, _, d in events) / args.calls, -1
+    def kernel_us(fn: Callable[[], object]) -> tuple[float, int, str]:
+        """Median over calls of the summed kernel time of one call. Kernels run in order on one stream, so
+        each call's events are the flush's kernels followed by the call's own: the flush's are dropped by
+        position (a call may launch a kernel of the same name, a memset say, that must be kept)."""
+        if not flush_kernels:
+            alone = _kernel_events(lambda: None, 3)
+            if len(alone) % 3:
+                raise RuntimeError(f"the flush launched {len(alone)} kernels over 3 calls")
+            flush_kernels.extend(name for _, name, _ in alone[: len(alone) // 3])
+            print("flush kernels:", flush_kernels, flush=True)
+        events = _kernel_events(fn, args.calls)
+        group, f = len(events) // args.calls, len(flush_kernels)
+        if group * args.calls != len(events) or group <= f:
+            raise RuntimeError(f"{len(events)} kernels over {args.calls} calls, {f} of each the flush's")
+        sums = []
+        for i in range(args.calls):
+            chunk = events[i * group : (i + 1) * group]
+            if [name for _, name, _ in chunk[:f]] != flush_kernels:
+                raise RuntimeError("a call's kernels do not start with the flush's")
+            sums.append(sum(d for _, _, d in chunk[f:]))
+        names = "|".join(name.split("(")[0][:60] for _, name, _ in events[f:group])
+        return float(sorted(sums)[len(sums) // 2]), group - f, names
 
     def call_us(fn: Callable[[], object]) -> float:
         for _ in range(3):
@@ -192,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             value, per_call = call, 1
         else:
             try:
-                value, per_call = kernel_us(fn)
+                value, per_call, names = kernel_us(fn)
+                last["kernels"] = names
             except Exception as exc:  # no CUPTI: the row keeps the whole-call time, and says so
                 print(f"profiler failed ({type(exc).__name__}: {exc}); value = call_us", flush=True)
                 value, per_call = call, 0
