@@ -4,7 +4,7 @@ it, and tabulate the error.
 Mapping rules (one function per row kind below; every row either maps or gets a ``reason``):
 
 * **GPU -> preset.** ``A100*`` -> ``a100-sxm`` (``dgx-a100`` for multi-GPU collectives), ``H100*`` ->
-  ``h100-sxm`` / ``dgx-h100``. ``H800*`` runs on ``h100-sxm``: the H800 SXM5 has the H100 SXM5's 132 SMs,
+  ``h100-sxm`` / ``dgx-h100``, ``H200*`` -> ``h200-sxm`` / ``dgx-h200``. ``H800*`` runs on ``h100-sxm``: the H800 SXM5 has the H100 SXM5's 132 SMs,
   clocks and 3.35 TB/s HBM3 and differs only in NVLink bandwidth, which a single-GPU GEMM does not use.
   A GPU the source leaves unstated but names as likely A100 runs on ``a100-sxm`` (said in ``note``).
   GPUs without a preset (MI210) are listed as not expressible.
@@ -18,7 +18,7 @@ Mapping rules (one function per row kind below; every row either maps or gets a 
   per-channel where ``kernel_source`` names TensorRT-LLM's per-channel ``WeightOnlyQuantMatmul`` plugin,
   the A100 table), ``w8a8_sq`` -> ``w8a8`` (int8 operands, per-token and per-channel scales).
   ``sparse_gemm_2of4`` -> the same GEMM with 2:4 weights.
-* **Speedups** (``speedup_vs_dense``): simulated dense latency / simulated 2:4 latency on ``a100-sxm``.
+* **Speedups** (``speedup_vs_dense``): simulated dense latency / simulated 2:4 latency on the row's preset.
 * **MoE layers** (AIConfigurator): one GPU runs the local experts of one EP rank, no all-to-all: a
   grouped GEMM pair (gate_up ``n = 2 inter / moe_tp``, ``k = hidden``; down ``n = hidden``,
   ``k = inter / moe_tp``) over the ``E / ep`` experts of rank 0, with token counts from AIConfigurator's
@@ -252,6 +252,8 @@ def gpu_preset(gpu: str, multi_gpu: bool = False) -> tuple[str | None, str]:
         return ("dgx-h100" if multi_gpu else "h100-sxm"), note
     if "h100" in low:
         return ("dgx-h100" if multi_gpu else "h100-sxm"), ""
+    if "h200" in low:
+        return ("dgx-h200" if multi_gpu else "h200-sxm"), ""
     if "a100" in low:
         note = "GPU unstated by the source (A100 likely); run on a100-sxm" if "unstated" in low else ""
         return ("dgx-a100" if multi_gpu else "a100-sxm"), note
@@ -865,7 +867,14 @@ def _express(
         if maybe is None:
             raise _NotExpressible(note)
         preset = maybe
-    if kind in ("gemm", "gemm_weight_only", "sparse_gemm_2of4", "grouped_gemm"):
+    suite = None
+    if str(row["source_id"]).startswith("simsparse.measure."):
+        from .suite import suite_expression  # the kernel suite's own rows (simsparse measure)
+
+        suite = suite_expression(row, preset)
+    if suite is not None:
+        expr = replace(suite[0], note=suite[2])
+    elif kind in ("gemm", "gemm_weight_only", "sparse_gemm_2of4", "grouped_gemm"):
         expr = _gemm_row(row, extra, preset, latency_keys)
     elif kind == "moe_layer":
         expr = _moe_row(row, extra, preset)

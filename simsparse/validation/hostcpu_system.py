@@ -33,11 +33,11 @@ from typing import Any
 import pandas as pd
 
 from simsparse.hw import Core, Device, Energy, MatrixUnit, MemoryLevel, SparsitySupport, System, VectorUnit
-from simsparse.workload.op import Op
 
-from .compare import _Expr, _Run, compare_frame
+from .compare import _Expr, compare_frame
 from .datasets import parse_extra, records
 from .hostcpu import HostFact, host_cpu_facts
+from .suite import FRACTION_FIT_KERNEL, suite_expression
 
 __all__ = [
     "DEFAULT_FMA_UNITS",
@@ -54,9 +54,6 @@ memory-bound. The others run at the requested size set (``small`` by default).""
 DEFAULT_FMA_UNITS = 2
 """FMA units per core assumed when the machine does not say (2 x 512-bit on Xeon Scalable with AVX-512)."""
 
-FRACTION_FIT_KERNEL = "gemm_fp32"
-"""The compute kernel whose measured time sets the host matrix unit's sustained fraction of the SIMD FMA
-peak in the live check (the suite's twins are plain numba loops, far from hand-tuned BLAS)."""
 FRACTION_FIT_ROUNDS = 3
 
 CSR_MAX_SPEEDUP = 1000.0
@@ -285,79 +282,8 @@ def build_host_cpu_system(
 
 
 def _cpu_expression(row: Mapping[str, Any]) -> tuple[_Expr, str, str] | None:
-    """The op of one measured CPU-twin row (``simsparse measure`` output)."""
-    extra = parse_extra(row["extra"])
-    kernel = extra.get("kernel", "")
-    sys_name = "host-cpu"
-
-    def dim(c: str) -> int:
-        return int(float(row[c]))
-
-    def fp32_gemm(m: int, n: int, k: int, **fields: Any) -> Op:
-        """A GEMM op of the kernel with fp32 operands unless ``fields`` say otherwise."""
-        base: dict[str, Any] = {
-            "kind": "gemm",
-            "dtype": "fp32",
-            "a_dtype": "fp32",
-            "b_dtype": "fp32",
-            "c_dtype": "fp32",
-        }
-        return Op(name=kernel, m=m, n=n, k=k, **{**base, **fields})
-
-    if kernel in ("stream_copy", "stream_triad"):
-        n = int(extra["n_elems"])
-        inputs = int(extra.get("arrays_read", "1"))
-        op = Op(
-            name=kernel,
-            kind="elementwise",
-            m=n,
-            n=1,
-            flops_per_element=2.0 if kernel == "stream_triad" else 0.0,
-            n_inputs=inputs,
-            dtype="fp32",
-            a_dtype="fp32",
-            b_dtype="fp32",
-            c_dtype="fp32",
-        )
-        note = (
-            "sets the DRAM bandwidth (in-sample)"
-            if kernel == "stream_triad"
-            else "held out: predicted from the triad's bandwidth"
-        )
-    elif kernel in ("gemm_fp32", "gemm_fp16"):
-        dt = "fp16" if kernel == "gemm_fp16" else "fp32"
-        op = fp32_gemm(dim("m"), dim("n"), dim("k"), dtype=dt, a_dtype=dt, b_dtype=dt)
-        note = "sets the matrix unit's sustained fraction (in-sample)" if kernel == FRACTION_FIT_KERNEL else ""
-    elif kernel == "sparse24_gemm":
-        op = fp32_gemm(dim("m"), dim("n"), dim("k"), b_pattern="2:4", b_density=0.5)
-        note = ""
-    elif kernel == "csr_spmm":
-        # C = A_sparse[m x k] @ B[k x n]: the twin walks each row's nonzeros and adds value x row of B into
-        # the output row, vectorized along n: A's density scales the work with no lane imbalance
-        density = float(extra.get("density", "1"))
-        op = fp32_gemm(dim("m"), dim("n"), dim("k"), a_density=density)
-        note = (
-            "weaker: A read dense (the twin reads CSR) and its per-non-zero L1 row updates not modeled; "
-            "the two partly cancel (docs/validation-notes.md)"
-        )
-    elif kernel == "moe_grouped_gemm":
-        groups = tuple(int(x) for x in extra["group_rows"].split("/"))
-        op = fp32_gemm(sum(groups), dim("n"), dim("k"), kind="grouped_gemm", group_tokens=groups)
-        note = ""
-    elif kernel in ("w4a16_gemv", "w4a16_gemm"):
-        op = fp32_gemm(
-            dim("m"),
-            dim("n"),
-            dim("k"),
-            a_dtype="fp16",
-            b_dtype="int4",
-            scale_group_size=int(extra.get("group_size", "128")),
-            scale_dtype="fp16",
-        )
-        note = ""
-    else:
-        return None
-    return _Expr(runs=(_Run(sys_name, (op,)),), combine="latency_us"), sys_name, note
+    """The op of one measured CPU-twin row (``simsparse measure`` output), on ``host-cpu``."""
+    return suite_expression(row, "host-cpu", live_cpu=True)
 
 
 def live_cpu_validation(sizes: str = "small", repeats: int = 10) -> tuple[pd.DataFrame, System]:

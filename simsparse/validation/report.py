@@ -104,10 +104,17 @@ def target_groups(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "collectives": ok[
             ok["kind"].isin(["allreduce", "alltoall"]) & ok["dataset"].isin(["aic_a100_h100", "llmcompass_a100_mi210"])
         ],
-        "speedup_2of4": ok[ok["metric"] == "speedup_vs_dense"],
+        "speedup_2of4": ok[(ok["metric"] == "speedup_vs_dense") & (ok["dataset"] == "sparse_2of4")],
         "gpt3_llmcompass": ok[ok["kind"] == "transformer_op"],
         "torchao_decode": ok[ok["kind"] == "e2e_decode"],
         "deepgemm": ok[ok["dataset"] == "deepgemm_h800"],
+        # our own H200 runs (scripts/gpu/run_on_gpu.sh): no constant is fitted on them, so they are the
+        # leave-one-GPU-out check of the H100-fitted constants that h200-sxm carries
+        "h200_gemm": ok[
+            (ok["dataset"] == "simsparse_torch_h200") & (ok["kind"] == "gemm") & (ok["metric"] == "latency_us")
+        ],
+        "h200_speedup_2of4": ok[(ok["dataset"] == "simsparse_torch_h200") & (ok["metric"] == "speedup_vs_dense")],
+        "h200_suite": ok[ok["dataset"] == "simsparse_suite_h200"],
     }
 
 

@@ -11,11 +11,21 @@ from simsparse.errors import ConfigError
 from simsparse.validation.datasets import COLUMNS, dataset_path, list_datasets, load_measurements
 
 PROVENANCE = ("source_repo", "source_path_or_url", "source_commit_or_date", "license", "note")
-SHIPPED = ("aic_a100_h100", "deepgemm_h800", "llmcompass_a100_mi210", "sparse_2of4", "vidur_llama2")
+SHIPPED = (
+    "aic_a100_h100",
+    "deepgemm_h800",
+    "llmcompass_a100_mi210",
+    "simsparse_suite_h200",
+    "simsparse_torch_h200",
+    "sparse_2of4",
+    "vidur_llama2",
+)
 ROWS = {
     "aic_a100_h100": 651,
     "deepgemm_h800": 112,
     "llmcompass_a100_mi210": 163,
+    "simsparse_suite_h200": 18,
+    "simsparse_torch_h200": 288,
     "sparse_2of4": 130,
     "vidur_llama2": 816,
 }
@@ -34,6 +44,19 @@ def test_every_public_dataset_is_shipped_with_its_provenance() -> None:
     text = notice.read_text()
     for owner in ("Princeton University", "Microsoft", "NVIDIA", "DeepSeek", "pytorch/ao"):
         assert owner in text
+
+
+@pytest.mark.parametrize("name", ["simsparse_suite_h200", "simsparse_torch_h200"])
+def test_our_own_gpu_runs_record_the_gpu_driver_and_date(name: str) -> None:
+    """The measured runs of scripts/gpu/run_on_gpu.sh on an H200 say which GPU, driver and day."""
+    df = load_measurements(name)
+    assert set(df["gpu"]) == {"NVIDIA H200"}
+    assert set(df["source_commit_or_date"].astype(str)) == {"2026-11-28"}
+    assert set(df["source_repo"]) == {"simsparse"}
+    assert df["extra"].str.contains("580.159.04").all()  # the NVIDIA driver, as nvidia-smi reported it
+    assert df["extra"].str.contains("cc=9.0").all()
+    timed = df[df["metric"] == "latency_us"]
+    assert timed["note"].str.startswith("measured").all()
 
 
 def _write(path: Path, rows: list[dict[str, str]], columns: tuple[str, ...] = COLUMNS) -> Path:

@@ -4,7 +4,7 @@ Each test prints (in its assertion message and in the log) the MAPE per group. T
 issues' targets. Where the current engine misses a target the test is a strict xfail whose reason
 carries the number measured when it was written (2026-11-28, engine at commit f4f86e6): the bound is
 never loosened, and a strict xfail turns into a failure as soon as the target is met, so that the
-marker gets removed. Runtime: one compare() of all 1,872 rows (~15 s on 2 cores), shared by the tests.
+marker gets removed. Runtime: one compare() of all 2,178 rows (~17 s on 2 cores), shared by the tests.
 """
 
 from __future__ import annotations
@@ -123,6 +123,52 @@ def test_the_2of4_rows_disagree_beyond_the_target_on_one_shape(comparison: pd.Da
     assert float(shape["measured"].max() - shape["measured"].min()) > 2 * 0.15
     cusparselt = shape[impl == "cusparselt"]["measured"]
     assert float(cusparselt.max() - cusparselt.min()) > 2 * 0.15
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured H200 GEMM MAPE 12.2% predicted with the H100-fitted constants of h200-sxm, nothing fitted on "
+    "H200 (bf16 9.9%, fp16 12.6%, fp8 13.9%; memory-bound rows 9.1%, compute-bound 14.9%; the model is slower than "
+    "the GPU by a median 9.7%: m = 256-2048 by 18-19% (tile and wave choices), m >= 4096 by 7% (cuBLAS 13 "
+    "nvjet kernels beyond the H100 TensorRT rows' sustained fractions)) vs the GEMM target 10%; see issue 7",
+)
+def test_h200_gemm_leave_one_gpu_out_within_10_percent(comparison: pd.DataFrame) -> None:
+    """Our own H200 run (scripts/gpu/torch_gemm.py: cuBLAS bf16/fp16 and fp8 _scaled_mm, CUPTI kernel
+    times, L2 cleared by a read) predicted by h200-sxm, whose every fitted constant comes from H100 rows:
+    the leave-one-GPU-out check of the GEMM target."""
+    g = _groups(comparison)["h200_gemm"]
+    text = table(g, ["dtype", "regime"])
+    assert len(g) == 176
+    assert _mape(g) <= 0.10, f"H200 GEMM MAPE {_mape(g):.1%} > 10%\n{text}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured H200 2:4 speedups (torch to_sparse_semi_structured on cuSPARSELt 0.8, CUPTI kernel times): "
+    "worst |pred - meas| 1.31x, 12 of 56 within 0.15x; every 2:4 kernel that torch's cuSPARSELt path ran has a "
+    "128-row tile (sm90_xmma_sparse_gemm_..._tilesize128x..., names in extra), and at m = 16-64 it takes 1.5-3.7x the "
+    "dense cuBLAS time (measured 0.27-0.69x; m = 256: 0.54-1.40x) where the engine picks the best tile and "
+    "predicts the saving of half the weight bytes (1.35-1.6x); at m >= 1024 worst 1.07x; see issue 7",
+)
+def test_h200_2of4_speedups_within_0_15x(comparison: pd.DataFrame) -> None:
+    g = _groups(comparison)["h200_speedup_2of4"]
+    diff = (g["predicted"] - g["measured"]).abs()
+    text = g.assign(abs_error=diff)[["dtype", "m", "n", "k", "measured", "predicted", "abs_error"]].to_string()
+    assert len(g) == 56
+    assert float(diff.max()) <= 0.15, f"worst speedup error {float(diff.max()):.2f}x > 0.15x\n{text}"
+
+
+def test_h200_suite_rows_are_stream_or_listed_with_a_reason(comparison: pd.DataFrame) -> None:
+    """The numba suite's H200 rows: the two full-size STREAM rows are simulated (the SIMT model with the
+    kernel's launch shape); every other row is listed with why it is not expressible."""
+    rows = comparison[comparison["dataset"] == "simsparse_suite_h200"]
+    assert len(rows) == 18
+    simulated = rows[rows["expressible"].astype(bool)]
+    assert sorted(simulated["extra"].str.extract(r"kernel=(\w+)")[0]) == ["stream_copy", "stream_triad"]
+    listed = rows[~rows["expressible"].astype(bool)]
+    assert listed["reason"].str.len().min() > 20
+    assert listed["reason"].str.contains("dispatch-bound").sum() == 9  # the small size set
+    assert listed["reason"].str.contains("CUDA cores").sum() == 7  # the full-size GEMM family
 
 
 @pytest.mark.xfail(
