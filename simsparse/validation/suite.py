@@ -92,17 +92,12 @@ def suite_expression(row: Mapping[str, Any], system: str, *, live_cpu: bool = Fa
     if kernel in ("stream_copy", "stream_triad"):
         n = int(extra["n_elems"])
         inputs = int(extra.get("arrays_read", "1"))
-        launch: dict[str, int] = {}
+        ctas = threads = rounds = 0  # no launch shape: the CPU has no SIMT model
         if gpu:
             threads = _tile_threads(extra)
             ctas = max(1, min(math.ceil(n / threads), NUMBA_STREAM_MAX_BLOCKS))
+            rounds = math.ceil(n / (ctas * threads))
             note = "held out: the suite kernel's launch shape on the preset's SIMT model"
-            launch = {
-                "launch_ctas": ctas,
-                "launch_threads_per_cta": threads,
-                "launch_dram_rounds": math.ceil(n / (ctas * threads)),
-                "launch_cache_rounds": 0,
-            }
         op = Op(
             name=kernel,
             kind="elementwise",
@@ -114,7 +109,9 @@ def suite_expression(row: Mapping[str, Any], system: str, *, live_cpu: bool = Fa
             a_dtype="fp32",
             b_dtype="fp32",
             c_dtype="fp32",
-            **launch,
+            launch_ctas=ctas,
+            launch_threads_per_cta=threads,
+            launch_dram_rounds=rounds,
         )
         if live_cpu:
             note = (
