@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import platform
+import subprocess
 import tempfile
 import time
 import warnings
@@ -147,6 +148,22 @@ def _require_cuda(allow_simulator: bool) -> None:
         )
 
 
+def _nvidia_smi(field: str) -> str:
+    """One ``nvidia-smi --query-gpu`` field of GPU 0 (the driver version, say), or "" where there is none."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    lines = out.stdout.strip().splitlines()
+    return lines[0].strip() if out.returncode == 0 and lines else ""
+
+
 def _cuda_context(tile: int) -> tuple[str, list[tuple[str, object]]]:
     cuda = K.cuda_module()
     items: list[tuple[str, object]] = [("tile", f"{tile}x{tile}")]
@@ -172,6 +189,9 @@ def _cuda_context(tile: int) -> tuple[str, list[tuple[str, object]]]:
         _log.debug("CUDA device query failed", exc_info=True)
     with contextlib.suppress(Exception):
         items.append(("cuda_driver", ".".join(str(x) for x in cuda.cudadrv.driver.driver.get_version())))
+    driver = _nvidia_smi("driver_version")
+    if driver:
+        items.append(("nvidia_driver", driver))
     with contextlib.suppress(Exception):
         items.append(("cuda_runtime", ".".join(str(x) for x in cuda.runtime.get_version())))
     return name, items
@@ -354,10 +374,13 @@ def measure(
             run_items: list[tuple[str, object]] = [("threads", threads), ("threading_layer", layer)]
             timing = "host perf_counter_ns around one call"
         else:
-            driver = dict(device_items).get("cuda_driver", "unknown")
+            info_items = dict(device_items)
+            driver = f"CUDA driver API {info_items.get('cuda_driver', 'unknown')}"
+            if "nvidia_driver" in info_items:
+                driver += f", NVIDIA driver {info_items['nvidia_driver']}"
             stack = (
-                f"numba {K.numba_info()['numba']} CUDA kernel ({cuda_tile}x{cuda_tile} threads per block), CUDA driver "
-                f"{driver}; CUDA-event-timed {how}"
+                f"numba {K.numba_info()['numba']} CUDA kernel ({cuda_tile}x{cuda_tile} threads per block), {driver}; "
+                f"CUDA-event-timed {how}"
             )
             launches = timer.launches if isinstance(timer, _CudaTimer) else 1
             run_items = [("launches_per_sample", launches)]

@@ -398,3 +398,28 @@ def test_host_cpu_facts_read_a_fake_tree(tmp_path: Path) -> None:
 )
 def test_parse_size_bytes(text: str, expected: int | None) -> None:
     assert parse_size_bytes(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("single_us", "launches"),
+    [(0.5, 64), (10.0, 64), (100.0, 20), (180.0, 12), (600.0, 4), (2139.0, 4), (9000.0, 4)],
+)
+def test_cuda_samples_span_about_2_ms_of_back_to_back_launches(
+    monkeypatch: pytest.MonkeyPatch, single_us: float, launches: int
+) -> None:
+    """A kernel of ``single_us`` gets ceil(2000 / single_us) launches per sample, clamped to 4..64, so the
+    host dispatch of each numba launch overlaps the kernel before it (the H200 run of 2026-11-28)."""
+    timer = object.__new__(measure_mod._CudaTimer)
+    timer.launches = 1
+    monkeypatch.setattr(measure_mod._CudaTimer, "_span_us", lambda self, n: single_us)
+    monkeypatch.setattr(measure_mod.K, "simulator_enabled", lambda: False)
+    timer.calibrate()
+    assert timer.launches == launches
+
+
+def test_the_nvidia_driver_query_is_empty_without_nvidia_smi(monkeypatch: pytest.MonkeyPatch) -> None:
+    def missing(*args: object, **kwargs: object) -> None:
+        raise FileNotFoundError("nvidia-smi")
+
+    monkeypatch.setattr(measure_mod.subprocess, "run", missing)
+    assert measure_mod._nvidia_smi("driver_version") == ""
