@@ -15,7 +15,8 @@ and the whole call between CUDA events:
   and on the CUTLASS backend, fp16 and bf16, on the shapes of the PyTorch PR 90119 table and on the Llama
   shapes, each next to its dense baseline measured in the same run (``speedup_vs_dense`` rows).
 
-Every output is checked against a float32 reference (relative Frobenius error) before it is timed; a case
+Run from the repository root with the checkout on ``PYTHONPATH`` (``run_on_gpu.sh`` sets it): the columns come
+from :mod:`simsparse.validation.datasets`. Every output is checked against a float32 reference (relative Frobenius error) before it is timed; a case
 that fails the check or raises is logged and skipped, never written. Usage::
 
     python3 scripts/gpu/torch_gemm.py --out torch_gemm.csv
@@ -31,11 +32,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-
-COLUMNS = [
-    *("source_id", "gpu", "stack", "kind", "dtype", "m", "n", "k", "tokens", "batch", "extra", "metric"),
-    *("value", "unit", "source_repo", "source_path_or_url", "source_commit_or_date", "license", "note"),
-]
 
 M_SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 LLAMA_NK = ((4096, 4096), (14336, 4096), (4096, 14336), (8192, 8192))
@@ -77,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     import torch
     import torch.nn.functional as F
+
+    from simsparse.validation.datasets import COLUMNS  # the measured-CSV columns (run from the checkout)
 
     torch.manual_seed(0)
     date = dt.datetime.now(dt.UTC).date().isoformat()
@@ -410,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"2:4 {backend} done, {len(rows)} rows", flush=True)
     finally:  # whatever was measured is written, even if a later case broke the run
         SparseSemiStructuredTensor._FORCE_CUTLASS = False
-        df = pd.DataFrame(rows, columns=COLUMNS)
+        df = pd.DataFrame(rows, columns=list(COLUMNS))
         target = os.path.abspath(args.out)
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
