@@ -4,8 +4,9 @@ it, and tabulate the error.
 Mapping rules (one function per row kind below; every row either maps or gets a ``reason``):
 
 * **GPU -> preset.** ``A100*`` -> ``a100-sxm`` (``dgx-a100`` for multi-GPU collectives), ``H100*`` ->
-  ``h100-sxm`` / ``dgx-h100``, ``H200*`` -> ``h200-sxm`` / ``dgx-h200``. ``H800*`` runs on ``h100-sxm``: the H800 SXM5 has the H100 SXM5's 132 SMs,
-  clocks and 3.35 TB/s HBM3 and differs only in NVLink bandwidth, which a single-GPU GEMM does not use.
+  ``h100-sxm`` / ``dgx-h100``, ``H200*`` -> ``h200-sxm`` / ``dgx-h200``. ``H800*`` runs on ``h100-sxm``:
+  the H800 SXM5 has the H100 SXM5's 132 SMs, clocks and 3.35 TB/s HBM3 and differs only in NVLink
+  bandwidth, which a single-GPU GEMM does not use.
   A GPU the source leaves unstated but names as likely A100 runs on ``a100-sxm`` (said in ``note``).
   GPUs without a preset (MI210) are listed as not expressible.
 * **GEMM** dims: ``m`` token rows, ``n`` output features, ``k`` input features (weight ``k x n``).
@@ -19,6 +20,8 @@ Mapping rules (one function per row kind below; every row either maps or gets a 
   the A100 table), ``w8a8_sq`` -> ``w8a8`` (int8 operands, per-token and per-channel scales).
   ``sparse_gemm_2of4`` -> the same GEMM with 2:4 weights.
 * **Speedups** (``speedup_vs_dense``): simulated dense latency / simulated 2:4 latency on the row's preset.
+* **Kernel-suite rows** (``source_id`` ``simsparse.measure.*``, written by ``simsparse measure``): the op of
+  the suite kernel named in ``extra`` (:func:`simsparse.validation.suite.suite_expression`).
 * **MoE layers** (AIConfigurator): one GPU runs the local experts of one EP rank, no all-to-all: a
   grouped GEMM pair (gate_up ``n = 2 inter / moe_tp``, ``k = hidden``; down ``n = hidden``,
   ``k = inter / moe_tp``) over the ``E / ep`` experts of rank 0, with token counts from AIConfigurator's
