@@ -239,7 +239,10 @@ def _fit_simt(df: pd.DataFrame, hw: System, preset: str) -> Constants:
                 hw.device, simt=dataclasses.replace(simt, kernel_floor_s=0.0, dram_round_ns=round_ns)
             ),
         )
-        probes.append(compare_frame(rows.reset_index(drop=True), hardware={preset: variant}))
+        # the model's own values: rounding to the timer resolution would break the linear read-off
+        probes.append(
+            compare_frame(rows.reset_index(drop=True), hardware={preset: variant}, instrument_resolution=False)
+        )
     lo, hi = probes
     ok = lo["expressible"].to_numpy()
     lo, hi = lo[ok], hi[ok]

@@ -132,6 +132,20 @@ HOST_TIMED_FIT_SHARE = 0.25
 """A host-timed row enters the :data:`HOST_TIMED_DISPATCH_US` fit when its simulated time is under
 this share of the measured time."""
 
+VIDUR_RESOLUTION_US = 1.0
+"""Resolution of the Vidur latencies: every one of the 720 shipped rows is a whole microsecond, or a half
+where the two middle samples differ (each row is the median of 20 profiled steps, an even count). The
+per-step CUDA times are thus whole microseconds, and the median of whole-microsecond samples of a kernel
+of ``d`` us is ``d`` rounded to the nearest microsecond (a sample reads ``floor(d)`` or ``ceil(d)``, the
+second with probability ``frac(d)``). A row's prediction is rounded the same way before it is compared
+(:func:`compare_frame`'s ``instrument_resolution``)."""
+
+TRT_PROFILER_RESOLUTION_US = 1.024
+"""Resolution of AIConfigurator's A100 ``trt_plugin`` GEMM rows: all 126 are whole multiples of 1.024 us
+(one TensorRT ``IProfiler`` time per row; the ``torch_flow`` rows are not). A single time of a kernel of
+``d`` us reads the multiple below or above ``d``, the nearer one more often, so the prediction is rounded
+to the nearest multiple before it is compared."""
+
 POWER_LAW_DRAWS = 5
 """Routing draws averaged per power-law MoE row (AIConfigurator's collector averages 5)."""
 
@@ -182,6 +196,7 @@ class _Expr:
     host_timed: bool = False  # add the host dispatch of one eager call (HOST_TIMED_DISPATCH_US) per scaled call
     flops: float = 0.0
     note: str = ""
+    resolution_us: float = 0.0  # the source's timer resolution: the prediction is rounded to it
 
 
 class _NotExpressible(Exception):
@@ -204,6 +219,7 @@ class _Sim:
     hardware: Mapping[str, System]
     fidelity: str
     host_dispatch_us: float = HOST_TIMED_DISPATCH_US
+    instrument_resolution: bool = True
     systems: dict[str, System] = field(default_factory=dict)
     results: dict[_Run, SimResult] = field(default_factory=dict)
 
@@ -896,8 +912,21 @@ def _express(
     hand_entered = all(op.kind == "collective" for run in expr.runs for op in run.ops)  # LLMCompass all-reduce
     if _host_timed(row) and expr.combine == "latency_us" and not expr.subtract_launch and not hand_entered:
         expr = replace(expr, host_timed=True)
+    if expr.combine == "latency_us":
+        expr = replace(expr, resolution_us=_resolution_us(row, extra))
     notes = "; ".join(x for x in (note, expr.note) if x)
     return expr, expr.runs[0].system if expr.runs else preset, notes
+
+
+def _resolution_us(row: Mapping[str, Any], extra: Mapping[str, str]) -> float:
+    """The timer resolution of a row's source (:data:`VIDUR_RESOLUTION_US`,
+    :data:`TRT_PROFILER_RESOLUTION_US`), or 0 where its values show none."""
+    source = str(row["source_id"])
+    if source.startswith("vidur."):
+        return VIDUR_RESOLUTION_US
+    if source.startswith("aic.") and extra.get("kernel_source", "").startswith("trt_plugin"):
+        return TRT_PROFILER_RESOLUTION_US
+    return 0.0
 
 
 def _host_timed(row: Mapping[str, Any]) -> bool:
@@ -932,6 +961,8 @@ def _evaluate(expr: _Expr, sim: _Sim) -> tuple[float, str, float]:
     if expr.combine == "latency_us":
         host_us = sim.host_dispatch_us if expr.host_timed else 0.0
         value = (float(np.mean(lat)) * 1e6 + host_us) * expr.scale
+        if expr.resolution_us > 0 and sim.instrument_resolution:
+            value = math.floor(value / expr.resolution_us + 0.5) * expr.resolution_us
     elif expr.combine == "speedup":
         value = lat[0] / lat[1]
     elif expr.combine == "tok_per_s":
@@ -956,6 +987,7 @@ def compare_frame(
     preset_override: str | None = None,
     expressions: Callable[[Mapping[str, Any]], tuple[Any, str, str] | None] | None = None,
     host_dispatch_us: float = HOST_TIMED_DISPATCH_US,
+    instrument_resolution: bool = True,
 ) -> pd.DataFrame:
     """Predicted vs measured for the rows of a loaded dataset (:func:`~simsparse.validation.load_measurements`).
 
@@ -964,8 +996,16 @@ def compare_frame(
     ``expressions`` may map a row to an expression first (used for the CPU kernel suite); returning
     ``None`` falls back to the dataset rules. Rows that cannot be expressed are kept with a reason.
     ``host_dispatch_us`` is the host time added per call to host-timed rows (:data:`HOST_TIMED_DISPATCH_US`).
+    ``instrument_resolution``: round a latency prediction to its source's timer resolution, as the source
+    reported it (:data:`VIDUR_RESOLUTION_US`, :data:`TRT_PROFILER_RESOLUTION_US`); ``False`` compares the
+    model's own value (the calibration's linear probes need it).
     """
-    sim = _Sim(hardware=dict(hardware or {}), fidelity=fidelity, host_dispatch_us=host_dispatch_us)
+    sim = _Sim(
+        hardware=dict(hardware or {}),
+        fidelity=fidelity,
+        host_dispatch_us=host_dispatch_us,
+        instrument_resolution=instrument_resolution,
+    )
     rows_in = records(measured)
     latency_keys = {_row_key(r) for r in rows_in if r["metric"] == "latency_us"}
     out: list[dict[str, Any]] = []

@@ -10,6 +10,8 @@ import pandas as pd
 from simsparse.validation.compare import (
     HOST_TIMED_DISPATCH_US,
     RESULT_COLUMNS,
+    TRT_PROFILER_RESOLUTION_US,
+    VIDUR_RESOLUTION_US,
     compare,
     compare_frame,
     fit_host_timed_dispatch_us,
@@ -49,6 +51,45 @@ def test_documented_reasons(comparison: pd.DataFrame) -> None:
     assert h800[h800["expressible"]]["note"].str.contains("H800 run on h100-sxm").all()
     sam = df[df["kind"] == "e2e_prefill"]
     assert not sam["expressible"].any()
+
+
+def _multiples(values: pd.Series, step: float) -> pd.Series:
+    """Whole multiples of ``step``, to the 7 significant digits the datasets keep."""
+    q = values / step
+    return (q - q.round()).abs() < 1e-3 + 1e-6 * q.abs()
+
+
+def test_the_timer_resolutions_are_what_the_sources_values_show() -> None:
+    """The evidence behind VIDUR_RESOLUTION_US and TRT_PROFILER_RESOLUTION_US: every Vidur latency is a whole or
+    half microsecond (a median of 20 whole-microsecond samples), every A100 trt_plugin GEMM a multiple of
+    1.024 us, and the CUDA-graph torch_flow rows beside them are not."""
+    vidur = load_measurements("vidur_llama2")
+    vidur = vidur[vidur["metric"] == "latency_us"]
+    assert len(vidur) == 720
+    assert _multiples(vidur["value"], VIDUR_RESOLUTION_US / 2).all()
+    assert _multiples(vidur["value"], VIDUR_RESOLUTION_US).mean() > 0.8
+    aic = load_measurements("aic_a100_h100")
+    aic = aic[aic["source_id"].str.startswith("aic.a100_sxm.gemm") & (aic["metric"] == "latency_us")]
+    plugin = aic["extra"].str.contains("kernel_source=trt_plugin")
+    assert plugin.sum() == 126
+    assert _multiples(aic[plugin]["value"], TRT_PROFILER_RESOLUTION_US).all()
+    assert _multiples(aic[~plugin]["value"], TRT_PROFILER_RESOLUTION_US).mean() < 0.1
+
+
+def test_predictions_are_rounded_to_the_sources_resolution_and_only_there() -> None:
+    vidur = load_measurements("vidur_llama2")
+    rows = vidur[(vidur["metric"] == "latency_us") & (vidur["tokens"] <= 64)].iloc[::8].reset_index(drop=True)
+    rounded = compare_frame(rows)
+    raw = compare_frame(rows, instrument_resolution=False)
+    assert _multiples(rounded["predicted"], VIDUR_RESOLUTION_US).all()
+    assert not _multiples(raw["predicted"], VIDUR_RESOLUTION_US).all()
+    assert ((rounded["predicted"] - raw["predicted"]).abs() <= VIDUR_RESOLUTION_US / 2 + 1e-9).all()
+    aic = load_measurements("aic_a100_h100")
+    gemm = aic[aic["source_id"].str.startswith("aic.a100_sxm.gemm") & (aic["m"] <= 4)].reset_index(drop=True)
+    out = compare_frame(gemm)
+    plugin = out["extra"].str.contains("kernel_source=trt_plugin")
+    assert _multiples(out[plugin]["predicted"], TRT_PROFILER_RESOLUTION_US).all()
+    assert not _multiples(out[~plugin]["predicted"], TRT_PROFILER_RESOLUTION_US).any()
 
 
 def test_gpu_presets() -> None:
