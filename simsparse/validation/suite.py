@@ -9,8 +9,9 @@ engine knows of them:
 
 * **STREAM copy / triad**: an elementwise op over the arrays. On a GPU with a SIMT model the launch
   shape is the CUDA kernel's own (``simsparse/validation/kernels/stream.py``): a grid-stride loop with
-  blocks of ``tile x tile`` threads, at most :data:`NUMBA_STREAM_MAX_BLOCKS` blocks, one scalar fp32
-  element per thread per iteration, each iteration one dependent DRAM round.
+  blocks of ``tile x tile`` threads, at most :data:`NUMBA_STREAM_MAX_BLOCKS` blocks, each thread moving
+  ``cuda_elems_per_thread`` fp32 elements per iteration (its loads in flight together; 1 in rows measured
+  before the kernel unrolled, whose ``extra`` lacks the key), each iteration one dependent DRAM round.
 * **GEMM family** (fp32/fp16 GEMM, 2:4 GEMM, CSR SpMM, grouped GEMM, W4A16): a GEMM op with the kernel's
   operand formats, on a CPU, where the matrix unit is the SIMD FMA datapath that the twins run on. On a
   GPU these rows are listed as not expressible: the suite's CUDA kernels multiply in fp32 on the CUDA
@@ -95,8 +96,9 @@ def suite_expression(row: Mapping[str, Any], system: str, *, live_cpu: bool = Fa
         ctas = threads = rounds = 0  # no launch shape: the CPU has no SIMT model
         if gpu:
             threads = _tile_threads(extra)
-            ctas = max(1, min(math.ceil(n / threads), NUMBA_STREAM_MAX_BLOCKS))
-            rounds = math.ceil(n / (ctas * threads))
+            per_thread = int(extra.get("cuda_elems_per_thread", "1"))
+            ctas = max(1, min(math.ceil(n / (threads * per_thread)), NUMBA_STREAM_MAX_BLOCKS))
+            rounds = math.ceil(n / (ctas * threads * per_thread))
             note = "held out: the suite kernel's launch shape on the preset's SIMT model"
         op = Op(
             name=kernel,

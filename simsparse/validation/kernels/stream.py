@@ -17,10 +17,13 @@ from ._case import KernelCase, KernelSpec, check_size
 from ._jit import DEFAULT_TILE, cuda, cuda_kernel, njit_parallel, run_cuda
 
 __all__ = [
+    "CUDA_ELEMS_PER_THREAD",
+    "CUDA_MAX_BLOCKS",
     "SPECS",
     "copy_cpu",
     "copy_cuda",
     "copy_numpy",
+    "cuda_blocks",
     "make_copy_case",
     "make_triad_case",
     "triad_cpu",
@@ -76,37 +79,76 @@ def triad_cpu(b: F32, c: F32, s: float, out: F32 | None = None) -> F32:
     return a
 
 
-# --- numba CUDA kernels (grid-stride loops) ---------------------------------------------------------------
+# --- numba CUDA kernels (grid-stride loops, CUDA_ELEMS_PER_THREAD independent loads in flight) ------------
+
+CUDA_ELEMS_PER_THREAD = 4
+"""Elements each CUDA thread moves per loop iteration: its loads are issued back to back before the stores,
+so a thread keeps this many 4-byte loads in flight. With one (the first H200 run, 2026-11-28) a resident
+grid holds about 1 MB of loads in flight and the 128 MiB copy ran at 1.5 TB/s, latency-bound; STREAM
+measures bandwidth, so each thread loads four."""
+
+CUDA_MAX_BLOCKS = 65535 * 16
+"""Most blocks a STREAM launch uses; the grid-stride loop covers the rest."""
 
 
 @cuda_kernel
 def _copy_cuda_kernel(b: Any, a: Any) -> None:
-    start = cuda.grid(1)
+    i = cuda.grid(1)
     stride = cuda.gridsize(1)
-    for i in range(start, b.size, stride):
+    n = b.size
+    while i + 3 * stride < n:
+        x0 = b[i]
+        x1 = b[i + stride]
+        x2 = b[i + 2 * stride]
+        x3 = b[i + 3 * stride]
+        a[i] = x0
+        a[i + stride] = x1
+        a[i + 2 * stride] = x2
+        a[i + 3 * stride] = x3
+        i += 4 * stride
+    while i < n:
         a[i] = b[i]
+        i += stride
 
 
 @cuda_kernel
 def _triad_cuda_kernel(b: Any, c: Any, s: Any, a: Any) -> None:
-    start = cuda.grid(1)
+    i = cuda.grid(1)
     stride = cuda.gridsize(1)
-    for i in range(start, b.size, stride):
+    n = b.size
+    while i + 3 * stride < n:
+        b0 = b[i]
+        b1 = b[i + stride]
+        b2 = b[i + 2 * stride]
+        b3 = b[i + 3 * stride]
+        c0 = c[i]
+        c1 = c[i + stride]
+        c2 = c[i + 2 * stride]
+        c3 = c[i + 3 * stride]
+        a[i] = b0 + s * c0
+        a[i + stride] = b1 + s * c1
+        a[i + 2 * stride] = b2 + s * c2
+        a[i + 3 * stride] = b3 + s * c3
+        i += 4 * stride
+    while i < n:
         a[i] = b[i] + s * c[i]
+        i += stride
 
 
-def _blocks(n: int, threads: int) -> int:
-    return max(1, min((n + threads - 1) // threads, 65535 * 16))
+def cuda_blocks(n: int, threads: int) -> int:
+    """Blocks of a STREAM launch over ``n`` elements: one block per ``threads x CUDA_ELEMS_PER_THREAD``
+    elements, at most :data:`CUDA_MAX_BLOCKS`."""
+    return max(1, min(-(-n // (threads * CUDA_ELEMS_PER_THREAD)), CUDA_MAX_BLOCKS))
 
 
 def _copy_launch(host: Sequence[Any], dev: Sequence[Any], out: Any, tile: int) -> None:
     threads = tile * tile
-    _copy_cuda_kernel[_blocks(out.size, threads), threads](dev[0], out)
+    _copy_cuda_kernel[cuda_blocks(out.size, threads), threads](dev[0], out)
 
 
 def _triad_launch(host: Sequence[Any], dev: Sequence[Any], out: Any, tile: int) -> None:
     threads = tile * tile
-    _triad_cuda_kernel[_blocks(out.size, threads), threads](dev[0], dev[1], np.float32(host[2]), out)
+    _triad_cuda_kernel[cuda_blocks(out.size, threads), threads](dev[0], dev[1], np.float32(host[2]), out)
 
 
 def copy_cuda(b: F32, *, tile: int = DEFAULT_TILE) -> F32:
@@ -141,7 +183,7 @@ def make_copy_case(size: str, seed: int = 0) -> KernelCase:
         bytes_moved=2 * n * 4,
         rtol=0.0,
         atol=0.0,
-        params={"n_elems": n, "arrays_read": 1, "arrays_written": 1},
+        params={"n_elems": n, "arrays_read": 1, "arrays_written": 1, "cuda_elems_per_thread": CUDA_ELEMS_PER_THREAD},
     )
 
 
@@ -158,7 +200,13 @@ def make_triad_case(size: str, seed: int = 0) -> KernelCase:
         bytes_moved=3 * n * 4,
         rtol=1e-6,
         atol=1e-5,  # a CUDA build may fuse s*c + b into one FMA (one rounding fewer than NumPy)
-        params={"n_elems": n, "arrays_read": 2, "arrays_written": 1, "scalar": 3.0},
+        params={
+            "n_elems": n,
+            "arrays_read": 2,
+            "arrays_written": 1,
+            "scalar": 3.0,
+            "cuda_elems_per_thread": CUDA_ELEMS_PER_THREAD,
+        },
     )
 
 
