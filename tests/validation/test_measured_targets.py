@@ -172,6 +172,16 @@ def test_h200_suite_rows_are_stream_or_listed_with_a_reason(comparison: pd.DataF
     assert listed["reason"].str.contains("CUDA cores").sum() == 7  # the full-size GEMM family
 
 
+def test_h200_suite_stream_rows_within_25_percent(comparison: pd.DataFrame) -> None:
+    """The suite's CUDA STREAM copy and triad on the H200 (128 MiB), predicted by h200-sxm's SIMT model
+    with the kernel's launch shape (constants fitted on H100 rows): the issue's 25 % bound for the
+    memory-bound suite kernels. Measured 2026-11-28: +3.3 % and +0.7 %."""
+    rows = _groups(comparison)["h200_suite"]
+    text = table(rows, ["kind"])
+    assert len(rows) == 2
+    assert float(rows["rel_error"].abs().max()) <= 0.25, text
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="measured GPT-3-175B TP4 op MAPE 24.9% with the 23.3 us host dispatch per eager call (GEMMs 2-15%; "
