@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,20 +38,6 @@ PR90119_NK = ((768, 3072), (3072, 768))  # (n, k) of the PyTorch PR 90119 table 
 PR90119_M = (3072, 12288, 49152, 196608)
 SPARSE_M = (16, 64, 256, 1024, 4096, 8192)
 TOLERANCE = {"bf16": 2e-2, "fp16": 5e-3, "fp8": 8e-2}
-
-
-def _smi(query: str) -> str:
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", f"--query-gpu={query}", "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-        return out.stdout.strip().splitlines()[0] if out.stdout.strip() else ""
-    except (OSError, subprocess.SubprocessError):
-        return ""
 
 
 def _clean(value: object) -> str:
@@ -75,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch.nn.functional as F
 
     from simsparse.validation.datasets import COLUMNS  # the measured-CSV columns (run from the checkout)
+    from simsparse.validation.hostcpu import nvidia_smi_query as _smi
 
     torch.manual_seed(0)
     date = dt.datetime.now(dt.UTC).date().isoformat()

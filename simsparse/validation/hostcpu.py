@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 from typing import TypedDict
 
-__all__ = ["FLAG_NAMES", "HostFact", "host_cpu_facts", "parse_size_bytes"]
+__all__ = ["FLAG_NAMES", "HostFact", "host_cpu_facts", "nvidia_smi_query", "parse_size_bytes"]
 
 _log = logging.getLogger(__name__)
 
@@ -301,3 +301,20 @@ def host_cpu_facts(
             caches[f"{name}_bytes"] = HostFact(value=total, source=f"lscpu: {key}")
     facts.update(sorted(caches.items()))
     return facts
+
+
+def nvidia_smi_query(field: str) -> str:
+    """One ``nvidia-smi --query-gpu`` field of GPU 0 (``driver_version``, ``clocks.max.sm``, ...), or ""
+    where there is no ``nvidia-smi`` or it fails."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader,nounits"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    lines = out.stdout.strip().splitlines()
+    return lines[0].strip() if out.returncode == 0 and lines else ""

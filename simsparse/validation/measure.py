@@ -21,7 +21,6 @@ import logging
 import math
 import os
 import platform
-import subprocess
 import tempfile
 import time
 import warnings
@@ -37,7 +36,7 @@ from simsparse.errors import SimulationError, closest
 
 from . import kernels as K
 from .datasets import COLUMNS
-from .hostcpu import host_cpu_facts
+from .hostcpu import host_cpu_facts, nvidia_smi_query
 
 __all__ = ["COLUMNS", "DEVICES", "measure", "write_measurements"]
 
@@ -148,22 +147,6 @@ def _require_cuda(allow_simulator: bool) -> None:
         )
 
 
-def _nvidia_smi(field: str) -> str:
-    """One ``nvidia-smi --query-gpu`` field of GPU 0 (the driver version, say), or "" where there is none."""
-    try:
-        out = subprocess.run(
-            ["nvidia-smi", f"--query-gpu={field}", "--format=csv,noheader,nounits"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    lines = out.stdout.strip().splitlines()
-    return lines[0].strip() if out.returncode == 0 and lines else ""
-
-
 def _cuda_context(tile: int) -> tuple[str, list[tuple[str, object]]]:
     cuda = K.cuda_module()
     items: list[tuple[str, object]] = [("tile", f"{tile}x{tile}")]
@@ -189,7 +172,7 @@ def _cuda_context(tile: int) -> tuple[str, list[tuple[str, object]]]:
         _log.debug("CUDA device query failed", exc_info=True)
     with contextlib.suppress(Exception):
         items.append(("cuda_driver", ".".join(str(x) for x in cuda.cudadrv.driver.driver.get_version())))
-    driver = _nvidia_smi("driver_version")
+    driver = nvidia_smi_query("driver_version")
     if driver:
         items.append(("nvidia_driver", driver))
     with contextlib.suppress(Exception):

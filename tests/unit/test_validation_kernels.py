@@ -421,5 +421,7 @@ def test_the_nvidia_driver_query_is_empty_without_nvidia_smi(monkeypatch: pytest
     def missing(*args: object, **kwargs: object) -> None:
         raise FileNotFoundError("nvidia-smi")
 
-    monkeypatch.setattr(measure_mod.subprocess, "run", missing)
-    assert measure_mod._nvidia_smi("driver_version") == ""
+    from simsparse.validation import hostcpu
+
+    monkeypatch.setattr(hostcpu.subprocess, "run", missing)
+    assert hostcpu.nvidia_smi_query("driver_version") == ""
