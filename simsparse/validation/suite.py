@@ -40,7 +40,9 @@ from .datasets import parse_extra
 __all__ = ["FRACTION_FIT_KERNEL", "NUMBA_STREAM_MAX_BLOCKS", "suite_expression"]
 
 NUMBA_STREAM_MAX_BLOCKS = 65535 * 16
-"""Most blocks the suite's CUDA STREAM launch uses (``_blocks`` in ``simsparse/validation/kernels/stream.py``)."""
+"""Most blocks the suite's CUDA STREAM launch uses: ``CUDA_MAX_BLOCKS`` of
+``simsparse/validation/kernels/stream.py``, repeated here because importing the kernels imports numba
+(a test holds the two equal)."""
 
 FRACTION_FIT_KERNEL = "gemm_fp32"
 """The compute kernel whose measured time sets the host matrix unit's sustained fraction of the SIMD FMA

@@ -425,3 +425,21 @@ def test_the_nvidia_driver_query_is_empty_without_nvidia_smi(monkeypatch: pytest
 
     monkeypatch.setattr(hostcpu.subprocess, "run", missing)
     assert hostcpu.nvidia_smi_query("driver_version") == ""
+
+
+def test_the_gpu_expression_uses_the_stream_kernels_launch_shape() -> None:
+    """suite_expression rebuilds the CUDA STREAM launch from a row's extra: the same blocks and elements
+    per thread as the kernel module launches."""
+    from simsparse.validation import suite
+    from simsparse.validation.kernels import stream
+
+    assert suite.NUMBA_STREAM_MAX_BLOCKS == stream.CUDA_MAX_BLOCKS
+    for n in (1000, 1 << 18, 1 << 25, 1 << 32):
+        extra = f"kernel=stream_copy;size=full;n_elems={n};arrays_read=1;tile=16x16;cuda_elems_per_thread=4"
+        row = {"source_id": "simsparse.measure.cuda.full", "extra": extra}
+        got = suite.suite_expression(row, "h200-sxm")
+        assert got is not None
+        op = got[0].runs[0].ops[0]
+        assert op.launch_ctas == stream.cuda_blocks(n, 256)
+        assert op.launch_threads_per_cta == 256
+        assert op.launch_dram_rounds == -(-n // (op.launch_ctas * 256 * stream.CUDA_ELEMS_PER_THREAD))
