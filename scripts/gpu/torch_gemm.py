@@ -28,9 +28,9 @@ import argparse
 import datetime as dt
 import os
 import sys
-import tempfile
-import time
-from collections.abc import Callable
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gputime.py beside this script
+from gputime import KernelTimer, clean, gpu_context, write_rows
 
 M_SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 LLAMA_NK = ((4096, 4096), (14336, 4096), (4096, 14336), (8192, 8192))
@@ -38,10 +38,6 @@ PR90119_NK = ((768, 3072), (3072, 768))  # (n, k) of the PyTorch PR 90119 table 
 PR90119_M = (3072, 12288, 49152, 196608)
 SPARSE_M = (16, 64, 256, 1024, 4096, 8192)
 TOLERANCE = {"bf16": 2e-2, "fp16": 5e-3, "fp8": 8e-2}
-
-
-def _clean(value: object) -> str:
-    return str(value).replace(";", ",").replace("=", ":").replace("\n", " ")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -55,12 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = ap.parse_args(argv)
 
-    import pandas as pd
     import torch
     import torch.nn.functional as F
-
-    from simsparse.validation.datasets import COLUMNS  # the measured-CSV columns (run from the checkout)
-    from simsparse.validation.hostcpu import nvidia_smi_query as _smi
 
     torch.manual_seed(0)
     date = dt.datetime.now(dt.UTC).date().isoformat()
@@ -75,18 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         dev = torch.device("cuda")
         gpu = torch.cuda.get_device_name(0)
-        props = torch.cuda.get_device_properties(0)
-        context = [
-            ("torch", torch.__version__),
-            ("cuda_runtime", torch.version.cuda),
-            ("cuda_driver", _smi("driver_version")),
-            ("sms", props.multi_processor_count),
-            ("cc", f"{props.major}.{props.minor}"),
-            ("l2_bytes", getattr(props, "L2_cache_size", "")),
-            ("max_sm_clock_mhz", _smi("clocks.max.sm")),
-            ("max_mem_clock_mhz", _smi("clocks.max.mem")),
-            ("power_limit_w", _smi("power.limit")),
-        ]
+        context = gpu_context(torch)
     try:
         import triton
 
@@ -104,96 +85,14 @@ def main(argv: list[str] | None = None) -> int:
 
     torch_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}
     rows: list[dict[str, object]] = []
-    how = "a 256 MB read (a sum: the L2 is left holding clean lines)" if args.flush == "read" else "a 256 MB write"
+    timer = KernelTimer(torch, dev, flush=args.flush, calls=args.calls, cpu=args.cpu_check)
+    bench = timer.bench
+    last = timer.last
     timing = (
         f"value: GPU kernel time (CUPTI, torch.profiler) of the kernels one call launches, median over "
-        f"{args.calls} calls, each after {how} that clears the L2; call_us: CUDA events around the whole call "
+        f"{args.calls} calls, each after {timer.how} that clears the L2; call_us: CUDA events around the whole call "
         "after the same flush, median (counts host work the GPU waits on)"
     )
-    flush_buffer = torch.ones(64 * 1024 * 1024, dtype=torch.int32, device=dev)
-    last: dict[str, object] = {}
-
-    def flush() -> None:
-        if args.flush == "read":
-            flush_buffer.sum()
-        else:
-            flush_buffer.zero_()
-
-    def _kernel_events(fn: Callable[[], object], calls: int) -> list[tuple[float, str, float]]:
-        from torch.profiler import ProfilerActivity, profile
-
-        with profile(activities=[ProfilerActivity.CUDA]) as prof:
-            for _ in range(calls):
-                flush()
-                fn()
-            torch.cuda.synchronize()
-        from torch.autograd import DeviceType
-
-        out = []
-        for e in prof.events():
-            if e.device_type == DeviceType.CUDA and e.time_range.elapsed_us() > 0:
-                out.append((float(e.time_range.start), str(e.name), float(e.time_range.elapsed_us())))
-        return sorted(out)
-
-    flush_kernels: list[str] = []
-
-    def kernel_us(fn: Callable[[], object]) -> tuple[float, int, str]:
-        """Median over calls of the summed kernel time of one call. Kernels run in order on one stream, so
-        each call's events are the flush's kernels followed by the call's own: the flush's are dropped by
-        position (a call may launch a kernel of the same name, a memset say, that must be kept)."""
-        if not flush_kernels:
-            alone = _kernel_events(lambda: None, 3)
-            if len(alone) % 3:
-                raise RuntimeError(f"the flush launched {len(alone)} kernels over 3 calls")
-            flush_kernels.extend(name for _, name, _ in alone[: len(alone) // 3])
-            print("flush kernels:", flush_kernels, flush=True)
-        events = _kernel_events(fn, args.calls)
-        group, f = len(events) // args.calls, len(flush_kernels)
-        if group * args.calls != len(events) or group <= f:
-            raise RuntimeError(f"{len(events)} kernels over {args.calls} calls, {f} of each the flush's")
-        sums = []
-        for i in range(args.calls):
-            chunk = events[i * group : (i + 1) * group]
-            if [name for _, name, _ in chunk[:f]] != flush_kernels:
-                raise RuntimeError("a call's kernels do not start with the flush's")
-            sums.append(sum(d for _, _, d in chunk[f:]))
-        names = "|".join(name.split("(")[0][:60] for _, name, _ in events[f:group])
-        return float(sorted(sums)[len(sums) // 2]), group - f, names
-
-    def call_us(fn: Callable[[], object]) -> float:
-        for _ in range(3):
-            fn()
-        times = []
-        for _ in range(args.calls):
-            flush()
-            if args.cpu_check:
-                t0 = time.perf_counter()
-                fn()
-                times.append((time.perf_counter() - t0) * 1e6)
-                continue
-            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            end.record()
-            end.synchronize()
-            times.append(start.elapsed_time(end) * 1e3)
-        return float(sorted(times)[len(times) // 2])
-
-    def bench(fn: Callable[[], object]) -> float:
-        call = call_us(fn)
-        last.clear()
-        if args.cpu_check:
-            value, per_call = call, 1
-        else:
-            try:
-                value, per_call, names = kernel_us(fn)
-                last["kernels"] = names
-            except Exception as exc:  # no CUPTI: the row keeps the whole-call time, and says so
-                print(f"profiler failed ({type(exc).__name__}: {exc}); value = call_us", flush=True)
-                value, per_call = call, 0
-                last["value_is"] = "call_us (the profiler failed)"
-        last.update(call_us=f"{call:.4g}", kernels_per_call=per_call)
-        return value
 
     def row(
         kind: str,
@@ -227,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                 "k": k,
                 "tokens": m,
                 "batch": "",
-                "extra": ";".join(f"{a}={_clean(b)}" for a, b in extra if b not in (None, "")),
+                "extra": ";".join(f"{a}={clean(b)}" for a, b in extra if b not in (None, "")),
                 "metric": metric,
                 "value": value,
                 "unit": unit,
@@ -394,13 +293,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"2:4 {backend} done, {len(rows)} rows", flush=True)
     finally:  # whatever was measured is written, even if a later case broke the run
         SparseSemiStructuredTensor._FORCE_CUTLASS = False
-        df = pd.DataFrame(rows, columns=list(COLUMNS))
-        target = os.path.abspath(args.out)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(target), suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            df.to_csv(fh, index=False)
-        os.replace(tmp, target)
-        print(f"wrote {len(df)} rows to {target}")
+        write_rows(rows, args.out)
     return 0
 
 

@@ -63,6 +63,7 @@ from simsparse.engine import simulate
 from simsparse.errors import SimsparseError
 from simsparse.hw import System
 from simsparse.results import SimResult
+from simsparse.units import dtype_bytes
 from simsparse.workload.op import Op
 
 from .datasets import list_datasets, load_measurements, parse_extra, records
@@ -632,6 +633,19 @@ output."""
 ATEN_INDEX_SMALL = 16
 """Most indices ``index_select`` sends to its small-index kernel (``numIndices <= 16``, same file)."""
 
+ATEN_GATHER_VECTOR_BYTES = 16
+ATEN_GATHER_MAX_THREADS = 256
+"""ATen ``vectorized_gather_kernel<16, int64_t>`` (aten/src/ATen/native/cuda/IndexKernelUtils.cu,
+``vectorized_gather_kernel_launch``), the kernel recent PyTorch (2.11 in our H200 run) runs for an
+``index_select`` of many aligned rows: grid ``(indices, ceil(row bytes / (256 x 16)))``, block
+``min(256, round_up(row bytes / 16, 32))``; a block loads its index, then each thread copies 16 bytes per
+iteration of a loop over the row."""
+
+ATEN_ELEMENTWISE_VEC8_ELEMENTS = 8
+"""Elements per thread of ATen's ``vectorized_elementwise_kernel<8, ...>`` (recent PyTorch on CUDA:
+``elems_per_thread<io_size>()`` in aten/src/ATen/native/cuda/CUDALoops.cuh is 8 unless every operand is
+one byte): one 16-byte vector per input per thread, 128 threads per block."""
+
 
 def _row_loop_launch(tokens: int, width: int, block_cap: int, two_pass: bool = False) -> dict[str, int]:
     """One block per token of ``min(width, block_cap)`` threads; each thread walks the row with a
@@ -648,9 +662,16 @@ def _row_loop_launch(tokens: int, width: int, block_cap: int, two_pass: bool = F
     }
 
 
-def _aten_vectorized_launch(elements: int) -> dict[str, int]:
+def _aten_vectorized_launch(elements: int, kernels: str = "") -> dict[str, int]:
+    """ATen's vectorized elementwise kernel: one vector per input per thread (one DRAM round). A row that
+    names the kernel it timed (``kernels`` in ``extra``) as ``vectorized_elementwise_kernel<8, ...>`` ran
+    :data:`ATEN_ELEMENTWISE_VEC8_ELEMENTS` elements per thread, otherwise 4
+    (:data:`ATEN_ELEMENTWISE_BLOCK_ELEMENTS`: the PyTorch of Vidur's profiles)."""
+    block_elements = ATEN_ELEMENTWISE_BLOCK_ELEMENTS
+    if "vectorized_elementwise_kernel<8," in kernels:
+        block_elements = ATEN_ELEMENTWISE_THREADS * ATEN_ELEMENTWISE_VEC8_ELEMENTS
     return {
-        "launch_ctas": math.ceil(elements / ATEN_ELEMENTWISE_BLOCK_ELEMENTS),
+        "launch_ctas": math.ceil(elements / block_elements),
         "launch_threads_per_cta": ATEN_ELEMENTWISE_THREADS,
         "launch_dram_rounds": 1,
         "launch_cache_rounds": 0,
@@ -658,9 +679,16 @@ def _aten_vectorized_launch(elements: int) -> dict[str, int]:
 
 
 def _aten_index_select_launch(n_indices: int, width: int, n_sm: int) -> dict[str, int]:
-    """Each iteration loads an index (int64, on chip after the first touch) and then the element it
-    addresses: one on-chip and one DRAM round. Small index: every thread loops over all indices and
-    its strided share of the slice; large index: a grid-stride loop over the whole output."""
+    """ATen ``index_select`` as the PyTorch of Vidur's profiles ran it. Every loop iteration loads an index
+    (int64) and then the element it addresses, two dependent loads.
+
+    The ids are cold: Vidur draws them once and runs the embedding 20 times with a whole layer between two
+    runs, which streams more than the L2 holds; our H200 rows clear the L2 before each call. Large index
+    (a grid-stride loop over the output): the grid covers ``grid x block / width`` output rows per
+    iteration, so each iteration reads ids no earlier iteration touched, and its index load is a DRAM
+    round like its element load. Small index (every thread loops over all at most 16 ids, 128 bytes, and
+    its strided share of the row): the first id load goes to DRAM, the later ones hit the lines it
+    brought on chip (an approximation: 16 ids span two 64-byte lines)."""
     cap = n_sm * ATEN_INDEX_BLOCKS_PER_SM
     if n_indices <= ATEN_INDEX_SMALL:
         size, repeats = width, n_indices
@@ -669,11 +697,31 @@ def _aten_index_select_launch(n_indices: int, width: int, n_sm: int) -> dict[str
     grid = min(math.ceil(size / ATEN_INDEX_THREADS), cap)
     block = min(size, ATEN_INDEX_THREADS)
     rounds = repeats * math.ceil(size / (grid * block))
+    if n_indices <= ATEN_INDEX_SMALL:
+        dram, cache = rounds + 1, rounds - 1
+    else:
+        dram, cache = 2 * rounds, 0
     return {
         "launch_ctas": grid,
         "launch_threads_per_cta": block,
-        "launch_dram_rounds": rounds,
-        "launch_cache_rounds": rounds,
+        "launch_dram_rounds": dram,
+        "launch_cache_rounds": cache,
+    }
+
+
+def _aten_vectorized_gather_launch(n_indices: int, row_bytes: int) -> dict[str, int]:
+    """:data:`ATEN_GATHER_VECTOR_BYTES`: a block loads its index (cold, as in
+    :func:`_aten_index_select_launch`: each wave's blocks read ids no earlier wave touched, a DRAM round),
+    then each thread one 16-byte vector per loop iteration (one DRAM round per iteration; a row of up to
+    4 KiB x grid_y takes one)."""
+    vectors = math.ceil(row_bytes / ATEN_GATHER_VECTOR_BYTES)
+    block = min(ATEN_GATHER_MAX_THREADS, math.ceil(vectors / 32) * 32)
+    grid_y = math.ceil(row_bytes / (ATEN_GATHER_MAX_THREADS * ATEN_GATHER_VECTOR_BYTES))
+    return {
+        "launch_ctas": n_indices * grid_y,
+        "launch_threads_per_cta": block,
+        "launch_dram_rounds": 1 + math.ceil(vectors / (block * grid_y)),
+        "launch_cache_rounds": 0,
     }
 
 
@@ -714,7 +762,18 @@ def _vidur_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) ->
     op_name = extra.get("op", "")
     dtype = str(row["dtype"]) if isinstance(row["dtype"], str) else "fp16"
     tokens = _int(row["tokens"])
-    tp = int(extra.get("tp", "1"))
+    tp = int(extra.get("tp", "") or "1")
+    kernels = extra.get("kernels", "")  # the kernels a row of our own runs timed (scripts/gpu/torch_ops.py)
+    l2 = extra.get("l2", "cold")
+    if l2 != "cold":
+        raise _NotExpressible(
+            f"l2={l2}: an input was left in the L2 by the kernel just before; the engine reads every input "
+            "from DRAM (producer-to-consumer L2 hits are not modeled)"
+        )
+    if extra.get("ids", "random") != "random":
+        raise _NotExpressible(
+            f"ids={extra['ids']}: the gather is modeled for ids drawn at random over the table (one row each)"
+        )
     if op_name in ("attn_pre_proj", "attn_post_proj", "mlp_up_proj", "mlp_down_proj"):
         op = _gemm_op(op_name, _int(row["m"]), _int(row["n"]), _int(row["k"]), dtype, extra)
     elif op_name in _VIDUR_ELEMENTWISE:
@@ -724,7 +783,7 @@ def _vidur_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) ->
         if kern.launch == "row_loop":
             op = op.replace(**_row_loop_launch(tokens, width, ROW_LOOP_MAX_THREADS, two_pass=kern.two_pass))
         else:
-            op = op.replace(**_aten_vectorized_launch(tokens * width))
+            op = op.replace(**_aten_vectorized_launch(tokens * width, kernels))
     elif op_name == "attn_rope":
         width = _vidur_rope_width(extra, tp)
         op = _elementwise(op_name, tokens, width, 3.0, 1, dtype)
@@ -743,12 +802,16 @@ def _vidur_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) ->
             kind="embedding",
             m=tokens,
             n=int(extra["n_embd"]),
-            k=LLAMA2_VOCAB // tp,
+            k=int(extra.get("vocab_size", "") or LLAMA2_VOCAB // tp),
             dtype=dtype,
             a_dtype=dtype,
             b_dtype=dtype,
             c_dtype=dtype,
-        ).replace(**_aten_index_select_launch(tokens, int(extra["n_embd"]), _n_cores(preset)))
+        )
+        if "vectorized_gather_kernel" in kernels:
+            op = op.replace(**_aten_vectorized_gather_launch(tokens, int(int(extra["n_embd"]) * dtype_bytes(dtype))))
+        else:
+            op = op.replace(**_aten_index_select_launch(tokens, int(extra["n_embd"]), _n_cores(preset)))
     else:
         raise _NotExpressible(f"Vidur op {op_name!r} not modeled")
     return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")

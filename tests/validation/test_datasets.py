@@ -15,6 +15,7 @@ SHIPPED = (
     "aic_a100_h100",
     "deepgemm_h800",
     "llmcompass_a100_mi210",
+    "simsparse_ops_h200",
     "simsparse_suite_h200",
     "simsparse_torch_h200",
     "sparse_2of4",
@@ -24,6 +25,7 @@ ROWS = {
     "aic_a100_h100": 651,
     "deepgemm_h800": 112,
     "llmcompass_a100_mi210": 163,
+    "simsparse_ops_h200": 87,
     "simsparse_suite_h200": 18,
     "simsparse_torch_h200": 288,
     "sparse_2of4": 130,
@@ -46,7 +48,7 @@ def test_every_public_dataset_is_shipped_with_its_provenance() -> None:
         assert owner in text
 
 
-@pytest.mark.parametrize("name", ["simsparse_suite_h200", "simsparse_torch_h200"])
+@pytest.mark.parametrize("name", ["simsparse_ops_h200", "simsparse_suite_h200", "simsparse_torch_h200"])
 def test_our_own_gpu_runs_record_the_gpu_driver_and_date(name: str) -> None:
     """The measured runs of scripts/gpu/run_on_gpu.sh on an H200 say which GPU, driver and day."""
     df = load_measurements(name)
