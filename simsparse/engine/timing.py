@@ -602,11 +602,31 @@ def time_compute_op(device: Device, op: Op) -> OpTiming:
         reads: list[Chunks] = [(elems * dtype_bytes(op.a_dtype), float(op.n_inputs))]
         return _streaming(device, op, reads, [(elems * dtype_bytes(op.c_dtype), 1.0)], op.flops)
     if op.kind == "embedding":
-        # a gather: one table row per token (at a random address), the int32 token ids, one output array
+        # a gather: the table rows the ids address (at random addresses), the int32 token ids, one output array
         rows = float(op.m)
-        gather: list[Chunks] = [(op.n * dtype_bytes(op.b_dtype), rows), (rows * 4, 1.0)]
+        row_bytes = op.n * dtype_bytes(op.b_dtype)
+        shared = hierarchy_of(device).shared
+        cache = float(shared.capacity_bytes) if shared is not None else 0.0
+        gather: list[Chunks] = [(row_bytes, gathered_dram_rows(op.m, op.k, row_bytes, cache)), (rows * 4, 1.0)]
         return _streaming(device, op, gather, [(rows * op.n * dtype_bytes(op.c_dtype), 1.0)], 0.0)
     raise SimulationError(f"op {op.name!r}: kind: expected a compute op, got {op.kind!r}")
+
+
+def gathered_dram_rows(m: int, k: int, row_bytes: float, cache_bytes: float) -> float:
+    """Expected table rows that a gather of ``m`` ids from a ``k``-row table reads from DRAM.
+
+    Approximate: the ids are drawn uniformly at random and independently (as the Vidur profiler and our
+    H200 runs draw them; real token ids repeat more often). The distinct rows, ``k (1 - (1 - 1/k)^m)``,
+    are read once; a repeat of a row reads it again unless the device-scope cache (``cache_bytes``, the
+    L2) still holds it, which it does with probability ``min(1, cache_bytes / (k row_bytes))``, the
+    fraction of the table it can hold (uniform reuse; the output stream's share of the cache is not
+    counted)."""
+    if m <= 0 or k <= 0:
+        return float(max(m, 0))
+    distinct = 1.0 if k == 1 else -k * math.expm1(m * math.log1p(-1.0 / k))
+    distinct = min(distinct, float(m))
+    held = min(1.0, cache_bytes / (k * row_bytes)) if row_bytes > 0 else 1.0
+    return distinct + (m - distinct) * (1.0 - held)
 
 
 DEQUANT_FLOPS_PER_VALUE = 2.0

@@ -115,6 +115,7 @@ def target_groups(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
         ],
         "h200_speedup_2of4": ok[(ok["dataset"] == "simsparse_torch_h200") & (ok["metric"] == "speedup_vs_dense")],
         "h200_suite": ok[ok["dataset"] == "simsparse_suite_h200"],
+        "h200_ops": ok[ok["dataset"] == "simsparse_ops_h200"],
     }
 
 

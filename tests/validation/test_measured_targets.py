@@ -170,11 +170,33 @@ def test_h200_suite_rows_are_stream_or_listed_with_a_reason(comparison: pd.DataF
 def test_h200_suite_stream_rows_within_25_percent(comparison: pd.DataFrame) -> None:
     """The suite's CUDA STREAM copy and triad on the H200 (128 MiB), predicted by h200-sxm's SIMT model
     with the kernel's launch shape (constants fitted on H100 rows): the issue's 25 % bound for the
-    memory-bound suite kernels. Measured 2026-11-28: +3.3 % and +0.7 %."""
+    memory-bound suite kernels. Measured 2026-11-28: +1.1 % and -0.9 % (with the SIMT constants refitted after
+    the embedding's cold id loads became DRAM rounds; +3.3 % and +0.7 % before)."""
     rows = _groups(comparison)["h200_suite"]
     text = table(rows, ["kind"])
     assert len(rows) == 2
     assert float(rows["rel_error"].abs().max()) <= 0.25, text
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured H200 ATen op MAPE 17.2% with the H100-fitted device.simt (residual add 10.4%: -8..-17% at "
+    "1-256 tokens, +12..+13% at 4096; embedding 19.0%: PyTorch 2.11 runs index_select's small-index kernel up to 16 "
+    "ids, -13..-24%, and a vectorized 16-byte gather (vectorized_gather_kernel<16>) from 64, -7..-12% at 64-256 "
+    "tokens but +25..+38% at 4096, where 8 waves' dependent rounds are added to a bandwidth-bound 4.0 TB/s copy "
+    "whose latency the waves overlap) vs the per-op bound 12%; see issue 7",
+)
+def test_h200_ops_leave_one_gpu_out_within_the_vidur_bound(comparison: pd.DataFrame) -> None:
+    """Our own H200 run of the Vidur profiles' two ATen kernels (scripts/gpu/torch_ops.py: the embedding gather
+    and the residual add, cold L2, ids drawn at random) predicted by h200-sxm's SIMT model with the
+    H100-fitted ``device.simt``: the leave-one-GPU-out check of the per-op target's 12 % bound. The rows
+    with an L2 left warm or other id patterns are listed, not simulated."""
+    g = _groups(comparison)["h200_ops"]
+    text = table(g.assign(op=g["extra"].str.extract(r"op=(\w+)")[0]), ["op", "size"])
+    assert len(g) == 57
+    listed = comparison[(comparison["dataset"] == "simsparse_ops_h200") & ~comparison["expressible"].astype(bool)]
+    assert len(listed) == 30 and listed["reason"].str.contains("L2|ids=").all()
+    assert _mape(g) <= 0.12, f"H200 op MAPE {_mape(g):.1%} > 12%\n{text}"
 
 
 @pytest.mark.xfail(
