@@ -14,6 +14,9 @@ What it measures, fp16 unless said, every row with ``kind=mlp_op`` and the ``ext
 * the same gather at 4096 tokens over tables of 500 .. 256000 rows (4 MB .. 2 GB), and with other id
   patterns (``ids=same_row|sorted|sequential``), and with the rows left in the L2 by the same gather just
   before (``l2=warm``), and in fp32: what the gather's time depends on;
+* the gather with only its ids read into the L2 just before (``ids_l2=warm``), and on a table view whose
+  rows are not 16-byte aligned (``table_row_stride_bytes`` in ``extra``), which sends ``index_select`` to
+  its older small- and large-index kernels, the ones Vidur's PyTorch ran, with the ids cold and warm;
 * ``a + b`` (ATen vectorized add) at hidden 4096 and 8192, 1 .. 4096 tokens: with both inputs cold
   (``l2=cold``), with ``b`` written by a kernel just before (``l2=b_written``: Vidur's residual add reads the
   down projection's output, written just before), and with both written (``l2=both_written``).
@@ -107,11 +110,22 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     def embedding(
-        hidden: int, vocab: int, tokens: int, ids_kind: str = "random", l2: str = "cold", dtype: str = "fp16"
+        hidden: int,
+        vocab: int,
+        tokens: int,
+        ids_kind: str = "random",
+        l2: str = "cold",
+        dtype: str = "fp16",
+        ids_l2: str = "cold",
+        aligned: bool = True,
     ) -> None:
-        case = f"emb {dtype} h={hidden} vocab={vocab} tokens={tokens} ids={ids_kind} l2={l2}"
+        case = f"emb {dtype} h={hidden} vocab={vocab} tokens={tokens} ids={ids_kind} l2={l2} ids_l2={ids_l2}"
+        case += "" if aligned else " table=misaligned"
         try:
-            table = torch.randn(vocab, hidden, device=dev, dtype=dtypes[dtype])
+            if aligned:
+                table = torch.randn(vocab, hidden, device=dev, dtype=dtypes[dtype])
+            else:  # a view 1 element into wider rows: not 16-byte aligned, so no vectorized gather
+                table = torch.randn(vocab, hidden + 8, device=dev, dtype=dtypes[dtype])[:, 1 : hidden + 1]
             if ids_kind == "random":
                 ids = torch.randint(0, vocab, (tokens,), device=dev, dtype=torch.long)
             elif ids_kind == "sorted":
@@ -124,14 +138,21 @@ def main(argv: list[str] | None = None) -> int:
             if not torch.equal(out, table[ids.cpu()].to(dev)):
                 print(f"SKIP {case}: wrong output", flush=True)
                 return
-            prepare: Callable[[], object] | None = (lambda: F.embedding(ids, table)) if l2 == "warm" else None
+            prepare: Callable[[], object] | None = None
+            if l2 == "warm":  # the same gather just before: its table rows (and ids) are in the L2
+                prepare = lambda: F.embedding(ids, table)  # noqa: E731
+            elif ids_l2 == "warm":  # only the ids read just before (a sum): the table stays cold
+                prepare = ids.sum
             t = timer.bench(lambda: F.embedding(ids, table), prepare)
         except Exception as exc:  # logged, not written
             print(f"SKIP {case}: {type(exc).__name__}: {exc}", flush=True)
             return
         tp = LLAMA2_VOCAB // vocab if LLAMA2_VOCAB % vocab == 0 and vocab >= LLAMA2_VOCAB // 8 else ""
         keys: list[tuple[str, object]] = [("n_embd", hidden), ("vocab_size", vocab), ("tp", tp)]
-        keys += [("ids", ids_kind), ("l2", l2), ("table_mb", f"{table.numel() * table.element_size() / 1e6:.4g}")]
+        keys += [("ids", ids_kind), ("l2", l2), ("ids_l2", ids_l2)]
+        keys += [("table_mb", f"{vocab * hidden * table.element_size() / 1e6:.4g}")]
+        if not aligned:
+            keys.append(("table_row_stride_bytes", table.stride(0) * table.element_size()))
         row("emb", dtype, tokens, t, keys, "measured: output checked against an index-by-index gather")
         print(f"{case}: {t:.2f} us", flush=True)
 
@@ -176,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
                 embedding(4096, LLAMA2_VOCAB, tokens, l2="warm")
             for tokens in (1024, 4096):
                 embedding(4096, LLAMA2_VOCAB, tokens, dtype="fp32")
+            # the id loads: the same gathers with the ids read into the L2 just before (the table cold), and
+            # ATen's older index_select kernels (Vidur's) on a table view the vectorized gather cannot take
+            for tokens in (1, 8, 256, 4096):
+                embedding(4096, LLAMA2_VOCAB, tokens, ids_l2="warm")
+            for tokens in (1, 8, 64, 1024, 4096):
+                for ids_l2 in ("cold", "warm"):
+                    embedding(4096, LLAMA2_VOCAB, tokens, ids_l2=ids_l2, aligned=False)
             print(f"embedding probes done, {len(rows)} rows", flush=True)
         for hidden in hidden_list:
             for tokens in tokens_list:

@@ -641,6 +641,13 @@ ATEN_GATHER_MAX_THREADS = 256
 ``min(256, round_up(row bytes / 16, 32))``; a block loads its index, then each thread copies 16 bytes per
 iteration of a loop over the row."""
 
+ATEN_GATHER_ELEMENTWISE_THREADS = 128
+ATEN_GATHER_ELEMENTWISE_PER_THREAD = 8
+"""ATen ``_scatter_gather_elementwise_kernel<128, 8>`` (aten/src/ATen/native/cuda/ScatterGatherKernel.cu,
+``launch_scatter_gather_kernel``), where recent PyTorch sends an ``index_select`` of more than 16 ids whose
+rows the vectorized gather cannot take (not 16-byte aligned): blocks of 128 threads, each thread 8 output
+elements 128 apart (``_scatter_gather_elementwise_kernel``'s loop over ``vt``)."""
+
 ATEN_ELEMENTWISE_VEC8_ELEMENTS = 8
 """Elements per thread of ATen's ``vectorized_elementwise_kernel<8, ...>`` (recent PyTorch on CUDA:
 ``elems_per_thread<io_size>()`` in aten/src/ATen/native/cuda/CUDALoops.cuh is 8 unless every operand is
@@ -678,7 +685,7 @@ def _aten_vectorized_launch(elements: int, kernels: str = "") -> dict[str, int]:
     }
 
 
-def _aten_index_select_launch(n_indices: int, width: int, n_sm: int) -> dict[str, int]:
+def _aten_index_select_launch(n_indices: int, width: int, n_sm: int, ids_cold: bool = True) -> dict[str, int]:
     """ATen ``index_select`` as the PyTorch of Vidur's profiles ran it. Every loop iteration loads an index
     (int64) and then the element it addresses, two dependent loads.
 
@@ -688,7 +695,8 @@ def _aten_index_select_launch(n_indices: int, width: int, n_sm: int) -> dict[str
     iteration, so each iteration reads ids no earlier iteration touched, and its index load is a DRAM
     round like its element load. Small index (every thread loops over all at most 16 ids, 128 bytes, and
     its strided share of the row): the first id load goes to DRAM, the later ones hit the lines it
-    brought on chip (an approximation: 16 ids span two 64-byte lines)."""
+    brought on chip (an approximation: 16 ids span two 64-byte lines). ``ids_cold=False`` (a row whose ids
+    were read into the L2 just before, ``ids_l2=warm``): every id load is an on-chip round."""
     cap = n_sm * ATEN_INDEX_BLOCKS_PER_SM
     if n_indices <= ATEN_INDEX_SMALL:
         size, repeats = width, n_indices
@@ -697,7 +705,9 @@ def _aten_index_select_launch(n_indices: int, width: int, n_sm: int) -> dict[str
     grid = min(math.ceil(size / ATEN_INDEX_THREADS), cap)
     block = min(size, ATEN_INDEX_THREADS)
     rounds = repeats * math.ceil(size / (grid * block))
-    if n_indices <= ATEN_INDEX_SMALL:
+    if not ids_cold:
+        dram, cache = rounds, rounds
+    elif n_indices <= ATEN_INDEX_SMALL:
         dram, cache = rounds + 1, rounds - 1
     else:
         dram, cache = 2 * rounds, 0
@@ -709,19 +719,37 @@ def _aten_index_select_launch(n_indices: int, width: int, n_sm: int) -> dict[str
     }
 
 
-def _aten_vectorized_gather_launch(n_indices: int, row_bytes: int) -> dict[str, int]:
+def _aten_vectorized_gather_launch(n_indices: int, row_bytes: int, ids_cold: bool = True) -> dict[str, int]:
     """:data:`ATEN_GATHER_VECTOR_BYTES`: a block loads its index (cold, as in
-    :func:`_aten_index_select_launch`: each wave's blocks read ids no earlier wave touched, a DRAM round),
-    then each thread one 16-byte vector per loop iteration (one DRAM round per iteration; a row of up to
-    4 KiB x grid_y takes one)."""
+    :func:`_aten_index_select_launch`: each wave's blocks read ids no earlier wave touched, a DRAM round;
+    on chip with ``ids_cold=False``), then each thread one 16-byte vector per loop iteration (one DRAM round
+    per iteration; a row of up to 4 KiB x grid_y takes one)."""
     vectors = math.ceil(row_bytes / ATEN_GATHER_VECTOR_BYTES)
     block = min(ATEN_GATHER_MAX_THREADS, math.ceil(vectors / 32) * 32)
     grid_y = math.ceil(row_bytes / (ATEN_GATHER_MAX_THREADS * ATEN_GATHER_VECTOR_BYTES))
     return {
         "launch_ctas": n_indices * grid_y,
         "launch_threads_per_cta": block,
-        "launch_dram_rounds": 1 + math.ceil(vectors / (block * grid_y)),
-        "launch_cache_rounds": 0,
+        "launch_dram_rounds": int(ids_cold) + math.ceil(vectors / (block * grid_y)),
+        "launch_cache_rounds": int(not ids_cold),
+    }
+
+
+def _aten_gather_elementwise_launch(n_indices: int, width: int, ids_cold: bool = True) -> dict[str, int]:
+    """:data:`ATEN_GATHER_ELEMENTWISE_THREADS`. The kernel's functor loads an element's index, then the
+    element, and stores it, through plain pointers: the compiler cannot move a later element's loads above
+    an earlier store (they may alias), so the 8 elements of a thread are 8 serial (index, element) pairs.
+    The 8 elements lie in one row of a table at least 1024 wide (approximation for narrower ones), so they
+    share one id: its first load is a DRAM round when the ids are cold (as in
+    :func:`_aten_index_select_launch`), the other seven on-chip rounds; every element load is a DRAM
+    round."""
+    per_block = ATEN_GATHER_ELEMENTWISE_THREADS * ATEN_GATHER_ELEMENTWISE_PER_THREAD
+    cold = int(ids_cold)
+    return {
+        "launch_ctas": math.ceil(n_indices * width / per_block),
+        "launch_threads_per_cta": ATEN_GATHER_ELEMENTWISE_THREADS,
+        "launch_dram_rounds": ATEN_GATHER_ELEMENTWISE_PER_THREAD + cold,
+        "launch_cache_rounds": ATEN_GATHER_ELEMENTWISE_PER_THREAD - cold,
     }
 
 
@@ -808,10 +836,14 @@ def _vidur_row(row: Mapping[str, Any], extra: Mapping[str, str], preset: str) ->
             b_dtype=dtype,
             c_dtype=dtype,
         )
+        cold = extra.get("ids_l2", "cold") == "cold"
         if "vectorized_gather_kernel" in kernels:
-            op = op.replace(**_aten_vectorized_gather_launch(tokens, int(int(extra["n_embd"]) * dtype_bytes(dtype))))
+            row_bytes = int(int(extra["n_embd"]) * dtype_bytes(dtype))
+            op = op.replace(**_aten_vectorized_gather_launch(tokens, row_bytes, ids_cold=cold))
+        elif "_scatter_gather_elementwise_kernel" in kernels:
+            op = op.replace(**_aten_gather_elementwise_launch(tokens, int(extra["n_embd"]), ids_cold=cold))
         else:
-            op = op.replace(**_aten_index_select_launch(tokens, int(extra["n_embd"]), _n_cores(preset)))
+            op = op.replace(**_aten_index_select_launch(tokens, int(extra["n_embd"]), _n_cores(preset), ids_cold=cold))
     else:
         raise _NotExpressible(f"Vidur op {op_name!r} not modeled")
     return _Expr(runs=(_Run(preset, (op,)),), combine="latency_us")

@@ -25,7 +25,7 @@ ROWS = {
     "aic_a100_h100": 651,
     "deepgemm_h800": 112,
     "llmcompass_a100_mi210": 163,
-    "simsparse_ops_h200": 87,
+    "simsparse_ops_h200": 101,
     "simsparse_suite_h200": 18,
     "simsparse_torch_h200": 288,
     "sparse_2of4": 130,
