@@ -138,6 +138,29 @@ class KernelTimer:
         return value
 
 
+def add_common_args(ap: Any) -> None:
+    """The command-line options both torch scripts take (``--out``, ``--calls``, ``--quick``, ``--cpu-check``)."""
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--calls", type=int, default=15, help="profiled calls per case")
+    ap.add_argument("--quick", action="store_true", help="a few shapes only (a smoke test)")
+    ap.add_argument(
+        "--cpu-check", action="store_true", help="run the plumbing on the CPU (host timer; not a measurement)"
+    )
+
+
+def open_device(torch: Any, cpu_check: bool, script: str) -> tuple[Any, str, list[tuple[str, object]]] | None:
+    """(device, GPU name, provenance) for a run, seeded; ``None`` (after saying so) when no CUDA GPU is visible."""
+    import sys
+
+    torch.manual_seed(0)
+    if cpu_check:
+        return torch.device("cpu"), "cpu (plumbing check, not a measurement)", [("torch", torch.__version__)]
+    if not torch.cuda.is_available():
+        print(f"{script}: no CUDA GPU visible to PyTorch", file=sys.stderr)
+        return None
+    return torch.device("cuda"), torch.cuda.get_device_name(0), gpu_context(torch)
+
+
 def gpu_context(torch: Any) -> list[tuple[str, object]]:
     """Provenance of the local GPU and software stack for each row's ``extra``."""
     from simsparse.validation.hostcpu import nvidia_smi_query as smi

@@ -30,7 +30,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gputime.py beside this script
-from gputime import KernelTimer, clean, gpu_context, write_rows
+from gputime import KernelTimer, add_common_args, clean, open_device, write_rows
 
 M_SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 LLAMA_NK = ((4096, 4096), (14336, 4096), (4096, 14336), (8192, 8192))
@@ -42,32 +42,18 @@ TOLERANCE = {"bf16": 2e-2, "fp16": 5e-3, "fp8": 8e-2}
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True)
+    add_common_args(ap)
     ap.add_argument("--flush", choices=["read", "write"], default="read", help="how the L2 is cleared")
-    ap.add_argument("--calls", type=int, default=15, help="profiled calls per case")
-    ap.add_argument("--quick", action="store_true", help="a few shapes only (a smoke test)")
-    ap.add_argument(
-        "--cpu-check", action="store_true", help="run the plumbing on the CPU (host timer; not a measurement)"
-    )
     args = ap.parse_args(argv)
 
     import torch
     import torch.nn.functional as F
 
-    torch.manual_seed(0)
     date = dt.datetime.now(dt.UTC).date().isoformat()
-    if args.cpu_check:
-        dev = torch.device("cpu")
-        gpu = "cpu (plumbing check, not a measurement)"
-        context: list[tuple[str, object]] = [("torch", torch.__version__)]
-
-    else:
-        if not torch.cuda.is_available():
-            print("torch_gemm: no CUDA GPU visible to PyTorch", file=sys.stderr)
-            return 2
-        dev = torch.device("cuda")
-        gpu = torch.cuda.get_device_name(0)
-        context = gpu_context(torch)
+    opened = open_device(torch, args.cpu_check, "torch_gemm")
+    if opened is None:
+        return 2
+    dev, gpu, context = opened
     try:
         import triton
 

@@ -36,7 +36,7 @@ import sys
 from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gputime.py beside this script
-from gputime import KernelTimer, clean, gpu_context, write_rows
+from gputime import KernelTimer, add_common_args, clean, open_device, write_rows
 
 TOKENS = (1, 8, 64, 256, 1024, 4096)
 HIDDEN = (4096, 8192)
@@ -48,30 +48,17 @@ ADD_STATES = ("cold", "b_written", "both_written")
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--calls", type=int, default=15, help="profiled calls per case")
-    ap.add_argument("--quick", action="store_true", help="a few shapes only (a smoke test)")
-    ap.add_argument(
-        "--cpu-check", action="store_true", help="run the plumbing on the CPU (host timer; not a measurement)"
-    )
+    add_common_args(ap)
     args = ap.parse_args(argv)
 
     import torch
     import torch.nn.functional as F
 
-    torch.manual_seed(0)
     date = dt.datetime.now(dt.UTC).date().isoformat()
-    if args.cpu_check:
-        dev = torch.device("cpu")
-        gpu = "cpu (plumbing check, not a measurement)"
-        context: list[tuple[str, object]] = [("torch", torch.__version__)]
-    else:
-        if not torch.cuda.is_available():
-            print("torch_ops: no CUDA GPU visible to PyTorch", file=sys.stderr)
-            return 2
-        dev = torch.device("cuda")
-        gpu = torch.cuda.get_device_name(0)
-        context = gpu_context(torch)
+    opened = open_device(torch, args.cpu_check, "torch_ops")
+    if opened is None:
+        return 2
+    dev, gpu, context = opened
     print("context:", context, flush=True)
 
     timer = KernelTimer(torch, dev, calls=args.calls, cpu=args.cpu_check)

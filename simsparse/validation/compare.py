@@ -687,7 +687,8 @@ def _aten_vectorized_launch(elements: int, kernels: str = "") -> dict[str, int]:
 
 def _aten_index_select_launch(n_indices: int, width: int, n_sm: int, ids_cold: bool = True) -> dict[str, int]:
     """ATen ``index_select`` as the PyTorch of Vidur's profiles ran it. Every loop iteration loads an index
-    (int64) and then the element it addresses, two dependent loads.
+    (int64), then the element it addresses, and stores it: two dependent loads, and the next iteration's
+    loads cannot pass the store (plain pointers that may alias), so iterations do not overlap.
 
     The ids are cold: Vidur draws them once and runs the embedding 20 times with a whole layer between two
     runs, which streams more than the L2 holds; our H200 rows clear the L2 before each call. Large index
