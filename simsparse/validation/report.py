@@ -158,7 +158,8 @@ def _plots(df: pd.DataFrame, out: Path) -> list[Path]:
         drew = False
         if plot_fn is not None:
             try:
-                plot_fn(part, ax=ax)
+                median = float(part["rel_error"].abs().median())
+                plot_fn(part, ax=ax, title=f"{dataset}: {len(part)} rows, median |error| {median:.0%}")
                 drew = True
             except Exception:
                 ax.clear()
@@ -180,7 +181,7 @@ def _plots(df: pd.DataFrame, out: Path) -> list[Path]:
             ax.set_title(f"{dataset}: {len(part)} rows, MAPE {mape:.1%}")
         path = out / f"pred_vs_meas_{dataset}.png"
         fig.tight_layout()
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, bbox_inches="tight")  # the legend may sit outside the axes
         plt.close(fig)
         paths.append(path)
     return paths
