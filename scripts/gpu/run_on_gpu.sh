@@ -4,10 +4,11 @@
 # embedding-gather / residual-add table (scripts/gpu/torch_ops.py).
 # Usage, from the repository root:  OUT=some/dir bash scripts/gpu/run_on_gpu.sh
 # Writes $OUT/env.txt, $OUT/suite_cuda_full.csv, $OUT/suite_cuda_small.csv, $OUT/torch_gemm.csv,
-# $OUT/torch_ops.csv, $OUT/log.txt.
+# $OUT/torch_ops.csv, $OUT/chase.csv, $OUT/log.txt.
 # The package runs from the checkout (PYTHONPATH), with whatever numpy/pandas/numba the machine has; numba
 # must support that numpy (numba 0.68 fails to import under numpy 2.5: carry numpy 2.3 first on PYTHONPATH).
-# SKIP_TORCH=1 leaves out the PyTorch GEMM table, SKIP_OPS=1 the ATen op table, SKIP_SUITE=1 the numba suite;
+# SKIP_TORCH=1 leaves out the PyTorch GEMM table, SKIP_OPS=1 the ATen op table, SKIP_SUITE=1 the numba suite,
+# SKIP_CHASE=1 the pointer-chase latencies (scripts/gpu/chase.py);
 # TORCH_GEMM_ARGS go to torch_gemm.py, TORCH_OPS_ARGS to torch_ops.py.
 set -u
 OUT=${OUT:?set OUT to an output folder}
@@ -58,6 +59,11 @@ fi
 if [ "${SKIP_TORCH:-0}" != 1 ]; then
   timeout 300 "$PY" scripts/gpu/torch_gemm.py --out "$OUT/torch_gemm.csv" ${TORCH_GEMM_ARGS:-}
   echo "torch_gemm: exit $?"
+fi
+
+if [ "${SKIP_CHASE:-0}" != 1 ]; then
+  timeout 200 "$PY" scripts/gpu/chase.py --out "$OUT/chase.csv"
+  echo "chase: exit $?"
 fi
 
 if [ "${SKIP_OPS:-0}" != 1 ]; then

@@ -39,6 +39,13 @@ def test_torch_script_without_torch_fails_without_writing(tmp_path: Path, script
     assert list(tmp_path.iterdir()) == []
 
 
+def test_chase_help_needs_no_gpu() -> None:
+    out = subprocess.run([sys.executable, str(GPU / "chase.py"), "--help"], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    for flag in ("--out", "--hops", "--repeats"):
+        assert flag in out.stdout
+
+
 def test_run_on_gpu_is_valid_bash_and_runs_the_documented_commands() -> None:
     script = GPU / "run_on_gpu.sh"
     assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
@@ -46,3 +53,4 @@ def test_run_on_gpu_is_valid_bash_and_runs_the_documented_commands() -> None:
     assert "measure --device cuda --sizes" in text
     assert "scripts/gpu/torch_gemm.py" in text
     assert "scripts/gpu/torch_ops.py" in text
+    assert "scripts/gpu/chase.py" in text
