@@ -22,7 +22,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gputime.py beside this script
-from gputime import clean, write_rows
+from gputime import measured_row, write_rows
 
 LINE_BYTES = 128
 SIZES_BYTES = (16 << 10, 128 << 10, 4 << 20, 24 << 20, 256 << 20, 1 << 30, 4 << 30)
@@ -98,27 +98,19 @@ def main(argv: list[str] | None = None) -> int:
                 *context,
             ]
             rows.append(
-                {
-                    "source_id": f"simsparse.chase.{date}",
-                    "gpu": gpu,
-                    "stack": f"numba {numba.__version__} CUDA pointer chase (scripts/gpu/chase.py)",
-                    "kind": "pointer_chase",
-                    "dtype": "int64",
-                    "m": "",
-                    "n": "",
-                    "k": "",
-                    "tokens": "",
-                    "batch": "",
-                    "extra": ";".join(f"{a}={clean(b)}" for a, b in extra if b not in (None, "")),
-                    "metric": "latency_ns",
-                    "value": ns,
-                    "unit": "ns",
-                    "source_repo": "simsparse",
-                    "source_path_or_url": "scripts/gpu/chase.py",
-                    "source_commit_or_date": date,
-                    "license": "Apache-2.0",
-                    "note": "measured",
-                }
+                measured_row(
+                    script="chase.py",
+                    date=date,
+                    gpu=gpu,
+                    stack=f"numba {numba.__version__} CUDA pointer chase (scripts/gpu/chase.py)",
+                    kind="pointer_chase",
+                    dtype="int64",
+                    metric="latency_ns",
+                    value=ns,
+                    unit="ns",
+                    extra=extra,
+                    note="measured",
+                )
             )
             print(f"chase {size >> 10} KiB: {ns:.1f} ns per hop (spread {max(times) - min(times):.2f})", flush=True)
     finally:

@@ -180,6 +180,49 @@ def gpu_context(torch: Any) -> list[tuple[str, object]]:
     return context
 
 
+def measured_row(
+    *,
+    script: str,
+    date: str,
+    gpu: str,
+    stack: str,
+    kind: str,
+    dtype: str,
+    metric: str,
+    value: float,
+    unit: str,
+    extra: list[tuple[str, object]],
+    note: str,
+    m: object = "",
+    n: object = "",
+    k: object = "",
+    tokens: object = "",
+) -> dict[str, object]:
+    """One row of the measured CSV from our own run of ``scripts/gpu/<script>``: the provenance columns
+    filled (repo simsparse, Apache-2.0, the day), ``extra`` written as ``key=value;...`` without empty values."""
+    return {
+        "source_id": f"simsparse.{script.removesuffix('.py')}.{date}",
+        "gpu": gpu,
+        "stack": stack,
+        "kind": kind,
+        "dtype": dtype,
+        "m": m,
+        "n": n,
+        "k": k,
+        "tokens": tokens,
+        "batch": "",
+        "extra": ";".join(f"{a}={clean(b)}" for a, b in extra if b not in (None, "")),
+        "metric": metric,
+        "value": value,
+        "unit": unit,
+        "source_repo": "simsparse",
+        "source_path_or_url": f"scripts/gpu/{script}",
+        "source_commit_or_date": date,
+        "license": "Apache-2.0",
+        "note": note,
+    }
+
+
 def write_rows(rows: list[dict[str, object]], out: str) -> int:
     """Write ``rows`` as a measured CSV (columns of :mod:`simsparse.validation.datasets`) atomically."""
     import os

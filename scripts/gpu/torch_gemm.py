@@ -30,7 +30,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gputime.py beside this script
-from gputime import KernelTimer, add_common_args, clean, open_device, write_rows
+from gputime import KernelTimer, add_common_args, measured_row, open_device, write_rows
 
 M_SWEEP = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 LLAMA_NK = ((4096, 4096), (14336, 4096), (4096, 14336), (8192, 8192))
@@ -101,27 +101,23 @@ def main(argv: list[str] | None = None) -> int:
             extra.append(("rel_err_vs_fp32", f"{err:.3g}"))
         extra += context
         rows.append(
-            {
-                "source_id": f"simsparse.torch_gemm.{date}",
-                "gpu": gpu,
-                "stack": stack,
-                "kind": kind,
-                "dtype": dtype,
-                "m": m,
-                "n": n,
-                "k": k,
-                "tokens": m,
-                "batch": "",
-                "extra": ";".join(f"{a}={clean(b)}" for a, b in extra if b not in (None, "")),
-                "metric": metric,
-                "value": value,
-                "unit": unit,
-                "source_repo": "simsparse",
-                "source_path_or_url": "scripts/gpu/torch_gemm.py",
-                "source_commit_or_date": date,
-                "license": "Apache-2.0",
-                "note": note,
-            }
+            measured_row(
+                script="torch_gemm.py",
+                date=date,
+                gpu=gpu,
+                stack=stack,
+                kind=kind,
+                dtype=dtype,
+                metric=metric,
+                value=value,
+                unit=unit,
+                extra=extra,
+                note=note,
+                m=m,
+                n=n,
+                k=k,
+                tokens=m,
+            )
         )
 
     def rel_err(out: torch.Tensor, ref: torch.Tensor) -> float:

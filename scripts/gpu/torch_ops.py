@@ -36,7 +36,7 @@ import sys
 from collections.abc import Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # gputime.py beside this script
-from gputime import KernelTimer, add_common_args, clean, open_device, write_rows
+from gputime import KernelTimer, add_common_args, measured_row, open_device, write_rows
 
 TOKENS = (1, 8, 64, 256, 1024, 4096)
 HIDDEN = (4096, 8192)
@@ -73,27 +73,20 @@ def main(argv: list[str] | None = None) -> int:
     def row(op: str, dtype: str, tokens: int, value: float, keys: list[tuple[str, object]], note: str) -> None:
         extra: list[tuple[str, object]] = [("op", op), *keys, ("timing", timing), *timer.last.items(), *context]
         rows.append(
-            {
-                "source_id": f"simsparse.torch_ops.{date}",
-                "gpu": gpu,
-                "stack": f"PyTorch {torch.__version__} eager ATen kernels",
-                "kind": "mlp_op",
-                "dtype": dtype,
-                "m": "",
-                "n": "",
-                "k": "",
-                "tokens": tokens,
-                "batch": "",
-                "extra": ";".join(f"{a}={clean(b)}" for a, b in extra if b not in (None, "")),
-                "metric": "latency_us",
-                "value": value,
-                "unit": "us",
-                "source_repo": "simsparse",
-                "source_path_or_url": "scripts/gpu/torch_ops.py",
-                "source_commit_or_date": date,
-                "license": "Apache-2.0",
-                "note": note,
-            }
+            measured_row(
+                script="torch_ops.py",
+                date=date,
+                gpu=gpu,
+                stack=f"PyTorch {torch.__version__} eager ATen kernels",
+                kind="mlp_op",
+                dtype=dtype,
+                metric="latency_us",
+                value=value,
+                unit="us",
+                extra=extra,
+                note=note,
+                tokens=tokens,
+            )
         )
 
     def embedding(
