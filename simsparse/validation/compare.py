@@ -386,6 +386,17 @@ def _act_quant_ops(source: str, dtype: str, gemm: Op) -> tuple[Op, ...]:
     and then quantizes it (one elementwise kernel): the workload transform's ``dynamic_tensor``
     activation quantization (:func:`simsparse.workload.transforms.act_quant_ops`). Other sources and
     dtypes: none.
+
+    Known omission, kept visible: on SM90 TensorRT-LLM's ``FP8BlockScalesLinearMethod.apply``
+    (``tensorrt_llm/_torch/modules/linear.py``) also runs ``fp8_quantize_1x128`` (one kernel, grid
+    ``8 x n_SMs`` of 256 threads) before the block-scaled GEMM, so the ``fp8_block`` rows include one
+    more kernel than is predicted here; and the per-tensor path's ``quantize_e4m3_per_tensor`` is a
+    ``cudaMemsetAsync``, a 1024 x 1024-thread amax kernel and a quantize kernel (``cudaFp8Utils.cu``).
+    Adding those kernels either way measured worse on these rows (``docs/validation-notes.md``, GEMM):
+    timed as kernels without a launch shape (``kernel_launch_s`` each), fp8_block 6.2 -> 12.3 %; timed
+    with their source launch shapes through ``device.simt``, fp8_block 6.2 -> 4.5 % but fp8 6.2 ->
+    11.8 %. Neither is shipped until a measured per-kernel cost of such small kernels inside a CUDA-graph
+    replay settles which costing is right.
     """
     from simsparse.workload.transforms import act_quant_ops
 
