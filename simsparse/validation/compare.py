@@ -17,7 +17,9 @@ Mapping rules (one function per row kind below; every row either maps or gets a 
   (the block-scaled compute dtype, 1x128 activation and 128x128 weight fp32 scales), ``int8_wo`` ->
   ``w8a16`` (per-channel scales), ``int4_wo`` -> ``w4a16`` (group 128, or the ``group=`` of ``extra``;
   per-channel where ``kernel_source`` names TensorRT-LLM's per-channel ``WeightOnlyQuantMatmul`` plugin,
-  the A100 table), ``w8a8_sq`` -> ``w8a8`` (int8 operands, per-token and per-channel scales).
+  the A100 table), ``w8a8_sq`` -> ``w8a8`` (int8 operands, per-token and per-channel scales). The
+  activations are bf16 except in the A100 ``trt_plugin`` rows, whose collector builds fp16 layers
+  (:data:`TRT_PLUGIN_ACTIVATION_DTYPE`).
   ``sparse_gemm_2of4`` -> the same GEMM with 2:4 weights.
 * **Speedups** (``speedup_vs_dense``): simulated dense latency / simulated 2:4 latency on the row's preset.
 * **Kernel-suite rows** (``source_id`` ``simsparse.measure.*``, written by ``simsparse measure``): the op of
@@ -146,6 +148,16 @@ TRT_PROFILER_RESOLUTION_US = 1.024
 (one TensorRT ``IProfiler`` time per row; the ``torch_flow`` rows are not). A single time of a kernel of
 ``d`` us reads the multiple below or above ``d``, the nearer one more often, so the prediction is rounded
 to the nearest multiple before it is compared."""
+
+TRT_PLUGIN_ACTIVATION_DTYPE = "fp16"
+"""Activation (and compute) dtype of AIConfigurator's A100 ``trt_plugin`` rows (int4_wo, int8_wo,
+w8a8_sq): the TensorRT collector builds every layer with ``tensor_type = "float16"`` (fp16 input, fp16
+``WeightOnlyQuantLinear`` / ``SmoothQuantLinear`` and fp16 plugins; ``collector/trtllm/collect_gemm_trt.py``
+of ai-dynamo/aiconfigurator, the same in every stored version). The dataset's ``stack`` column says
+"bf16 activations" for the whole A100 table, but it also says "CUDA-graph replay", which these rows are
+not (:data:`TRT_PROFILER_RESOLUTION_US`): it describes the ``torch_flow`` collector. The weight-only
+GEMMs therefore run as fp16 GEMMs (the preset's fp16 tensor rate and sustained fraction); for w8a8_sq
+only the 2-byte output dtype follows."""
 
 POWER_LAW_DRAWS = 5
 """Routing draws averaged per power-law MoE row (AIConfigurator's collector averages 5)."""
@@ -325,7 +337,8 @@ def _gemm_op(
     if dtype not in _DATASET_QUANT:
         raise _NotExpressible(f"dtype {dtype!r} has no GEMM mapping")
     scheme = _DATASET_QUANT[dtype]
-    (op,) = gemm(m, n, k, dtype if scheme is None else "bf16", batch=batch, b_is_weight=weight, name=name).ops
+    act = TRT_PLUGIN_ACTIVATION_DTYPE if _trt_plugin(extra) else "bf16"
+    (op,) = gemm(m, n, k, dtype if scheme is None else act, batch=batch, b_is_weight=weight, name=name).ops
     if scheme is not None and weight:
         group: int | None = None
         if scheme == "w4a16":
@@ -1025,13 +1038,18 @@ def _express(
     return expr, expr.runs[0].system if expr.runs else preset, notes
 
 
+def _trt_plugin(extra: Mapping[str, str]) -> bool:
+    """Whether a row was timed as a TensorRT plugin layer (AIConfigurator's A100 ``trt_plugin`` rows)."""
+    return extra.get("kernel_source", "").startswith("trt_plugin")
+
+
 def _resolution_us(row: Mapping[str, Any], extra: Mapping[str, str]) -> float:
     """The timer resolution of a row's source (:data:`VIDUR_RESOLUTION_US`,
     :data:`TRT_PROFILER_RESOLUTION_US`), or 0 where its values show none."""
     source = str(row["source_id"])
     if source.startswith("vidur."):
         return VIDUR_RESOLUTION_US
-    if source.startswith("aic.") and extra.get("kernel_source", "").startswith("trt_plugin"):
+    if source.startswith("aic.") and _trt_plugin(extra):
         return TRT_PROFILER_RESOLUTION_US
     return 0.0
 

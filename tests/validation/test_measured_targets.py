@@ -38,9 +38,11 @@ def _mape(df: pd.DataFrame) -> float:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="measured GEMM MAPE 10.02% (A100 bf16 5.0%; int4_wo 22.9% and int8_wo 14.0%: single-shot TensorRT "
+    reason="measured GEMM MAPE 10.07% (A100 bf16 5.0%; int4_wo 21.0% and int8_wo 16.2%: single-shot TensorRT "
     "per-layer-profiler times (all 126 trt_plugin rows are whole multiples of 1.024 us, and predictions are rounded "
-    "to that resolution), slower than the model by 5-12 us at N=K=4096/8192 and small M; w8a8_sq 13.2%; "
+    "to that resolution), slower than the model by 5-12 us at N=K=4096/8192 and small M, and run as fp16 GEMMs "
+    "whose A100 fp16 sustained fraction (fitted on Vidur's PyTorch rows) is 9-15% slow at M >= 2048; "
+    "w8a8_sq 13.2%; "
     "LLMCompass host-timed bf16 7.0% with the 23.3 us host dispatch; H100 bf16 4.2%, fp8 6.2%, fp8_block 6.2%) "
     "vs target 10%; see issue 7",
 )
