@@ -92,6 +92,20 @@ def test_predictions_are_rounded_to_the_sources_resolution_and_only_there() -> N
     assert not _multiples(out[~plugin]["predicted"], TRT_PROFILER_RESOLUTION_US).any()
 
 
+def test_tensorrt_plugin_rows_run_the_collectors_fp16_activations() -> None:
+    """AIConfigurator's TensorRT collector builds fp16 layers; the torch-flow rows stay bf16."""
+    from simsparse.validation.compare import TRT_PLUGIN_ACTIVATION_DTYPE, _gemm_op
+
+    plugin = {"kernel_source": "trt_plugin_PLUGIN_V2_WeightOnlyQuantMatmul_0"}
+    for dtype, weight in (("int4_wo", "int4"), ("int8_wo", "int8")):
+        op = _gemm_op("g", 16, 4096, 4096, dtype, plugin)
+        assert (op.dtype, op.a_dtype, op.c_dtype, op.b_dtype) == (TRT_PLUGIN_ACTIVATION_DTYPE,) * 3 + (weight,)
+        flow = _gemm_op("g", 16, 4096, 4096, dtype, {"kernel_source": "torch_flow"})
+        assert (flow.dtype, flow.a_dtype, flow.b_dtype) == ("bf16", "bf16", weight)
+    sq = _gemm_op("g", 16, 4096, 4096, "w8a8_sq", {"kernel_source": "trt_plugin_PLUGIN_V2_SmoothQuantGemm_0"})
+    assert (sq.dtype, sq.b_dtype, sq.c_dtype) == ("int8", "int8", TRT_PLUGIN_ACTIVATION_DTYPE)
+
+
 def test_gpu_presets() -> None:
     assert gpu_preset("8xH100-SXM5-80GB (single node)", True)[0] == "dgx-h100"
     assert gpu_preset("A100-SXM4-80GB")[0] == "a100-sxm"
